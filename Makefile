@@ -1,0 +1,70 @@
+# dink-convex: one entry point per job. Every target installs what it lacks (scripts/ensure-tools.sh)
+# and is safe to re-run.
+#
+#   make setup   install tools and npm dependencies (idempotent, silent when done)
+#   make build   wasm engine (scripts/build-wasm.sh) + TypeScript package (npm/dist)
+#   make test    everything CI runs: Rust fmt/clippy/tests, fuzz smoke, npm tests
+#   make demo    the whole sync loop locally
+#   make bench   the benchmarks
+
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.NOTPARALLEL:
+
+step = @printf '\n==> %s\n' "$(1)"
+
+.PHONY: setup build build-wasm build-ts test rust-fmt rust-clippy rust-test fuzz-smoke npm-test demo bench clean
+
+setup:
+	$(call step,setup: tools and dependencies)
+	@scripts/ensure-tools.sh
+
+build-wasm: setup
+	$(call step,build: wasm engine)
+	@scripts/build-wasm.sh
+
+build-ts: build-wasm
+	$(call step,build: npm package (tsc))
+	@npm run --silent build --workspace npm
+
+build: build-ts
+
+rust-fmt: setup
+	$(call step,test: cargo fmt --check)
+	@cargo fmt --all -- --check
+
+rust-clippy: setup
+	$(call step,test: cargo clippy)
+	@cargo clippy --quiet --workspace --all-targets -- -D warnings
+
+rust-test: setup
+	$(call step,test: cargo test)
+	@cargo test --quiet --workspace
+
+fuzz-smoke: setup
+	$(call step,test: fuzz smoke)
+	@if [[ -f scripts/fuzz-smoke.sh ]]; then bash scripts/fuzz-smoke.sh; \
+	else echo "skipped: scripts/fuzz-smoke.sh does not exist yet"; fi
+
+npm-test: build
+	$(call step,test: npm workspaces)
+	@npm test --workspaces --if-present
+
+# Prerequisites run left to right, each once (.NOTPARALLEL: the machines are small and the
+# Rust steps share one target dir).
+test: setup build rust-fmt rust-clippy rust-test fuzz-smoke npm-test
+	$(call step,test: all passed)
+
+demo: build
+	$(call step,demo: node demo/engine-demo.mjs)
+	@node demo/engine-demo.mjs
+
+bench: build
+	$(call step,bench)
+	@if [[ -f scripts/bench.sh ]]; then bash scripts/bench.sh; \
+	else echo "skipped: scripts/bench.sh does not exist yet"; fi
+
+clean:
+	rm -rf npm/dist npm/src/wasm target/dink-wasm-build

@@ -1,0 +1,637 @@
+#!/usr/bin/env node
+// Benchmark (not a test): the dink-convex engine (Rust -> wasm, through the npm wrapper
+// `dink-convex/engine`) against the same work done with `yjs` JS in the same V8 process, with
+// native dink-core (crates/dink-core/examples/native_bench.rs) as the limit.
+//
+//   node bench/engine-bench.mjs                         run everything, write bench/results/
+//   node bench/engine-bench.mjs --dataset-only FILE     write the shared dataset for native_bench
+//   node bench/engine-bench.mjs --dataset FILE --native native.json
+//                                                       reuse that dataset, merge native results
+//   (internal) --cold engine|yjs BUNDLE                 one cold-start sample in this process
+//
+// Env: BENCH_ROWS (10000), BENCH_ROUNDS (5, at least 5 are used for the report), BENCH_SEED (1),
+//      BENCH_COLD_SAMPLES (7), BENCH_MEMORY_INGESTS (100000).
+//
+// scripts/bench.sh runs the three steps (dataset, native, JS) and is what `make bench` calls.
+
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import vm from "node:vm";
+import os from "node:os";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, "..");
+const RESULTS = join(ROOT, "bench", "results");
+const TMP = join(RESULTS, "tmp");
+
+const args = process.argv.slice(2);
+const flag = (name) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? (args[i + 1] ?? "") : undefined;
+};
+
+// --- cold-start child mode (must not import the engine or yjs at top level) ------------------------
+if (flag("--cold") !== undefined) {
+  await coldSample(flag("--cold"), args[args.indexOf("--cold") + 2]);
+  process.exit(0);
+}
+
+const Y = await import("yjs");
+const { jsonToConvex, convexToJson } = await import("convex/values");
+const yjsRef = await import("./yjs-reference.mjs");
+let engine; // loaded after the dataset step, which needs only yjs
+async function loadEngine() {
+  try {
+    engine = await import("dink-convex/engine");
+  } catch (e) {
+    console.error(`engine-bench: cannot load dink-convex/engine (${e?.message ?? e}); run \`make build\` first.`);
+    process.exit(2);
+  }
+}
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 10_000);
+const ROUNDS = Math.max(5, Number(process.env.BENCH_ROUNDS ?? 5));
+const SEED = Number(process.env.BENCH_SEED ?? 1);
+const COLD_SAMPLES = Math.max(5, Number(process.env.BENCH_COLD_SAMPLES ?? 7));
+const MEMORY_INGESTS = Number(process.env.BENCH_MEMORY_INGESTS ?? 100_000);
+const MERGE_N = 20;
+
+const started = performance.now();
+const log = (msg) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
+
+// --- helpers ----------------------------------------------------------------------------------
+
+function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const round = (x, d = 2) => (x === null || x === undefined || !Number.isFinite(x) ? x : Number(x.toFixed(d)));
+const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
+const svMap = (sv) => JSON.stringify([...Y.decodeStateVector(sv)].sort((a, b) => a[0] - b[0]));
+
+// --- dataset ----------------------------------------------------------------------------------
+
+const WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"];
+
+/**
+ * ROWS rows of 6 fields. Per row: the stored state (v2, written by the Convex side), an edge
+ * update (v2) editing one or two fields on top of it, the row before/after a one-field Convex
+ * write, the state after the edge update plus the state vector the edge had (for diff), and
+ * MERGE_N small updates of the row's history (for merge). All made with yjs, deterministic.
+ */
+function generateDataset() {
+  const rand = prng(SEED);
+  const int = (n) => Math.floor(rand() * n);
+  const rows = [];
+  for (let i = 0; i < ROWS; i++) {
+    const fields = {
+      id: `row-${i}`,
+      title: `${WORDS[int(10)]} ${WORDS[int(10)]} ${i}`,
+      done: rand() < 0.5,
+      priority: int(5),
+      tags: [WORDS[int(10)], WORDS[int(10)]],
+      owner: { name: WORDS[int(10)], team: int(20) },
+    };
+    const server = new Y.Doc();
+    server.clientID = yjsRef.SERVER_CLIENT_ID;
+    server.transact(() => {
+      const map = server.getMap("fields");
+      for (const [k, v] of Object.entries(fields)) map.set(k, v);
+    });
+    const state = Y.encodeStateAsUpdateV2(server);
+    const stateVector = Y.encodeStateVector(server);
+
+    const edge = new Y.Doc();
+    Y.applyUpdateV2(edge, state);
+    edge.clientID = 1000 + (i % 64);
+    edge.transact(() => {
+      const map = edge.getMap("fields");
+      map.set("done", !fields.done);
+      if (rand() < 0.5) map.set("title", `${fields.title} (edited)`);
+    });
+    const update = Y.encodeStateAsUpdateV2(edge, stateVector);
+    const diffState = Y.encodeStateAsUpdateV2(edge);
+
+    const newFields = { ...fields, priority: fields.priority + 1 };
+
+    // MERGE_N updates: the insert, then one-field edits by three alternating clients.
+    const hist = new Y.Doc();
+    const merge = [];
+    for (let k = 0; k < MERGE_N; k++) {
+      hist.clientID = k === 0 ? yjsRef.SERVER_CLIENT_ID : 2000 + (k % 3);
+      const before = Y.encodeStateVector(hist);
+      hist.transact(() => {
+        const map = hist.getMap("fields");
+        if (k === 0) for (const [key, v] of Object.entries(fields)) map.set(key, v);
+        else map.set(["title", "done", "priority"][k % 3], k % 3 === 1 ? k % 2 === 0 : `${k}`);
+      });
+      merge.push(Y.encodeStateAsUpdateV2(hist, before));
+    }
+    rows.push({
+      state,
+      update,
+      oldJson: JSON.stringify(convexToJson(fields)),
+      newJson: JSON.stringify(convexToJson(newFields)),
+      diffState,
+      diffSv: stateVector,
+      merge,
+    });
+  }
+  return rows;
+}
+
+// Binary dataset shared with native_bench.rs: magic "DINKBEN1", u32 rows, u32 merge_n, then per
+// row: state, update, old_json, new_json, diff_state, diff_sv, merge_n x update; each as
+// u32 LE length + bytes.
+function writeDataset(rows, file) {
+  const chunks = [];
+  const u32 = (n) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    chunks.push(b);
+  };
+  const blob = (bytes) => {
+    const b = typeof bytes === "string" ? Buffer.from(bytes, "utf8") : Buffer.from(bytes);
+    u32(b.length);
+    chunks.push(b);
+  };
+  chunks.push(Buffer.from("DINKBEN1"));
+  u32(rows.length);
+  u32(MERGE_N);
+  for (const r of rows) {
+    blob(r.state);
+    blob(r.update);
+    blob(r.oldJson);
+    blob(r.newJson);
+    blob(r.diffState);
+    blob(r.diffSv);
+    for (const m of r.merge) blob(m);
+  }
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, Buffer.concat(chunks));
+}
+
+function readDataset(file) {
+  const buf = readFileSync(file);
+  if (buf.subarray(0, 8).toString() !== "DINKBEN1") throw new Error(`${file} is not a bench dataset`);
+  let off = 8;
+  const u32 = () => {
+    const n = buf.readUInt32LE(off);
+    off += 4;
+    return n;
+  };
+  const blob = () => {
+    const n = u32();
+    const out = new Uint8Array(buf.subarray(off, off + n));
+    off += n;
+    return out;
+  };
+  const str = () => Buffer.from(blob()).toString("utf8");
+  const n = u32();
+  const mergeN = u32();
+  const rows = [];
+  for (let i = 0; i < n; i++) {
+    const r = { state: blob(), update: blob(), oldJson: str(), newJson: str(), diffState: blob(), diffSv: blob(), merge: [] };
+    for (let k = 0; k < mergeN; k++) r.merge.push(blob());
+    rows.push(r);
+  }
+  return rows;
+}
+
+// --- the operations, per implementation -----------------------------------------------------------
+
+const impls = {
+  engine: {
+    ingest: (r) => engine.ingest(r.state, r.update, 2),
+    change: (r) => engine.change(r.state, r.oldFields, r.newFields, { now: 1_700_000_000_000 }),
+    diff: (r) => engine.diff(r.diffState, r.diffSv),
+    merge: (r) => engine.merge(r.merge, 2),
+  },
+  yjs: {
+    ingest: (r) => yjsRef.ingest(r.state, r.update, 2),
+    change: (r) => yjsRef.change(r.state, r.oldFields, r.newFields, { now: 1_700_000_000_000 }),
+    diff: (r) => yjsRef.diff(r.diffState, r.diffSv),
+    merge: (r) => yjsRef.merge(r.merge, 2),
+  },
+};
+const OPS = ["ingest", "change", "diff", "merge"];
+const OP_LABEL = {
+  ingest: "ingest (state + edge update -> new state, delta, state vector, row)",
+  change: "change one field (state + old/new row -> delta + new state)",
+  diff: "diff against a state vector",
+  merge: `merge ${MERGE_N} updates`,
+};
+
+/** Both implementations must produce the same rows before anything is timed. */
+function checkEquivalence(rows) {
+  const canon = (f, d) => yjsRef.canonicalRow({ fields: f, deleted: d });
+  for (let i = 0; i < rows.length; i += Math.max(1, Math.floor(rows.length / 200))) {
+    const r = rows[i];
+    const e = impls.engine.ingest(r);
+    const y = impls.yjs.ingest(r);
+    if (canon(e.fields, e.deleted) !== canon(y.fields, y.deleted) || svMap(e.stateVector) !== svMap(y.stateVector)) {
+      throw new Error(`ingest differs at row ${i}`);
+    }
+    const ec = impls.engine.change(r);
+    const yc = impls.yjs.change(r);
+    if (
+      JSON.stringify(ec.changedKeys) !== JSON.stringify(yc.changedKeys) ||
+      canon(engine.materialize(ec.state).fields, false) !== canon(yjsRef.materialize(yc.state).fields, false)
+    ) {
+      throw new Error(`change differs at row ${i}`);
+    }
+    const ed = impls.engine.diff(r);
+    const yd = impls.yjs.diff(r);
+    if (svMap(engine.stateVector(ed)) !== svMap(Y.encodeStateVectorFromUpdateV2(yd))) throw new Error(`diff differs at row ${i}`);
+    const em = impls.engine.merge(r);
+    const ym = impls.yjs.merge(r);
+    const a = engine.materialize(em);
+    const b = yjsRef.materialize(ym);
+    if (canon(a.fields, a.deleted) !== canon(b.fields, b.deleted)) throw new Error(`merge differs at row ${i}`);
+  }
+}
+
+let sink = 0;
+function timeOp(impl, op, rows) {
+  const fn = impls[impl][op];
+  const t0 = performance.now();
+  for (let i = 0; i < rows.length; i++) {
+    const out = fn(rows[i]);
+    sink += out.length ?? out.state?.length ?? 0;
+  }
+  return performance.now() - t0;
+}
+
+// --- cold start --------------------------------------------------------------------------------
+
+async function buildColdBundles() {
+  let esbuild;
+  try {
+    esbuild = await import("esbuild");
+  } catch {
+    return null;
+  }
+  mkdirSync(TMP, { recursive: true });
+  const entries = {
+    engine: `import { ingest } from "dink-convex/engine";\nglobalThis.__bench = { ingest };\n`,
+    yjs: `import { ingest } from ${JSON.stringify(join(HERE, "yjs-reference.mjs"))};\nglobalThis.__bench = { ingest };\n`,
+  };
+  const out = {};
+  for (const [name, contents] of Object.entries(entries)) {
+    const file = join(TMP, `cold-${name}.js`);
+    // An esbuild bundle, as Convex deploys functions: one script, no module loader.
+    await esbuild.build({
+      stdin: { contents, resolveDir: ROOT, loader: "js" },
+      bundle: true,
+      format: "iife",
+      platform: "browser",
+      target: "es2022",
+      outfile: file,
+      logLevel: "silent",
+    });
+    const code = readFileSync(file);
+    out[name] = { file, bytes: code.length, gzip: gzipSync(code, { level: 9 }).length };
+  }
+  return out;
+}
+
+/** Child process: one fresh V8 context evaluates the bundle and performs one ingest. */
+async function coldSample(kind, bundle) {
+  const code = readFileSync(bundle, "utf8");
+  const inputs = JSON.parse(readFileSync(join(TMP, "cold-input.json"), "utf8"));
+  const state = Uint8Array.from(Buffer.from(inputs.state, "base64"));
+  const update = Uint8Array.from(Buffer.from(inputs.update, "base64"));
+  const t0 = performance.now();
+  // What a Convex isolate offers: JS builtins, WebAssembly, TextEncoder/Decoder, crypto.
+  const context = vm.createContext({ TextEncoder, TextDecoder, crypto: globalThis.crypto, console });
+  const script = new vm.Script(code, { filename: `${kind}.js` });
+  script.runInContext(context);
+  const t1 = performance.now();
+  const out = context.__bench.ingest(state, update, 2);
+  const t2 = performance.now();
+  if (!out || !out.state || out.state.length === 0) throw new Error("cold ingest produced nothing");
+  process.stdout.write(JSON.stringify({ kind, evalMs: t1 - t0, firstIngestMs: t2 - t1, totalMs: t2 - t0 }));
+}
+
+function runCold(bundles, rows) {
+  writeFileSync(
+    join(TMP, "cold-input.json"),
+    JSON.stringify({ state: Buffer.from(rows[0].state).toString("base64"), update: Buffer.from(rows[0].update).toString("base64") }),
+  );
+  const samples = { engine: [], yjs: [] };
+  for (let s = 0; s < COLD_SAMPLES; s++) {
+    for (const kind of s % 2 ? ["yjs", "engine"] : ["engine", "yjs"]) {
+      const res = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--cold", kind, bundles[kind].file], {
+        encoding: "utf8",
+      });
+      if (res.status !== 0) throw new Error(`cold sample ${kind} failed: ${res.stderr}`);
+      samples[kind].push(JSON.parse(res.stdout));
+    }
+  }
+  const summary = {};
+  for (const kind of ["engine", "yjs"]) {
+    summary[kind] = {
+      evalMs: round(median(samples[kind].map((x) => x.evalMs)), 3),
+      firstIngestMs: round(median(samples[kind].map((x) => x.firstIngestMs)), 3),
+      totalMs: round(median(samples[kind].map((x) => x.totalMs)), 3),
+      samplesTotalMs: samples[kind].map((x) => round(x.totalMs, 3)),
+      bundleBytes: bundles[kind].bytes,
+      bundleGzipBytes: bundles[kind].gzip,
+    };
+  }
+  return summary;
+}
+
+// --- wasm size and memory ----------------------------------------------------------------------
+
+async function wasmBytes() {
+  const candidates = [
+    join(ROOT, "npm", "dist", "wasm", "wasmBytes.js"),
+    join(ROOT, "npm", "src", "wasm", "wasmBytes.js"),
+  ];
+  for (const file of candidates) {
+    if (!existsSync(file)) continue;
+    const mod = await import(file);
+    if (typeof mod.WASM_BASE64 === "string") {
+      return { source: file.slice(ROOT.length + 1), bytes: Buffer.from(mod.WASM_BASE64, "base64") };
+    }
+  }
+  return null;
+}
+
+/** The engine instance's linear memory, in bytes. */
+async function memoryProbe() {
+  const stats = engine.engineStats?.();
+  if (stats && typeof stats.memoryBytes === "number") return () => engine.engineStats().memoryBytes;
+  // Fallback: the wasm-bindgen glue returns the live instance's exports from `initSync` once it
+  // is initialised (the engine was used above, so this does not create a second instance).
+  for (const file of [join(ROOT, "npm", "dist", "wasm", "dink_wasm.js"), join(ROOT, "npm", "src", "wasm", "dink_wasm.js")]) {
+    if (!existsSync(file)) continue;
+    const glue = await import(file);
+    if (typeof glue.initSync !== "function") continue;
+    const exports = glue.initSync({ module: new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])) });
+    if (exports?.memory instanceof WebAssembly.Memory) return () => exports.memory.buffer.byteLength;
+  }
+  return null;
+}
+
+// --- state size --------------------------------------------------------------------------------
+
+function stateSizes() {
+  const out = [];
+  for (const writers of [1, 10]) {
+    for (const impl of ["engine", "yjs"]) {
+      const api = impl === "engine" ? engine : yjsRef;
+      let state = null;
+      let fields = { id: "s", title: "state size", n: 0, done: false, tags: ["a"], owner: { name: "x" } };
+      const sizes = {};
+      const checkpoints = new Set([1, 100, 10_000]);
+      for (let e = 1; e <= 10_000; e++) {
+        const next = { ...fields, n: e };
+        const clientId = writers === 1 ? yjsRef.SERVER_CLIENT_ID : 3000 + (e % writers);
+        const res = api.change(state, state ? fields : null, next, { now: e, clientId });
+        state = res.state;
+        fields = next;
+        if (checkpoints.has(e)) sizes[e] = state.length;
+      }
+      out.push({ impl, writers, sizes });
+    }
+  }
+  return out;
+}
+
+// --- main --------------------------------------------------------------------------------------
+
+const datasetOnly = flag("--dataset-only");
+const datasetIn = flag("--dataset");
+const nativeIn = flag("--native");
+
+console.log(
+  `dink-convex engine bench: ${ROWS} rows x 6 fields, ${ROUNDS} rounds, seed ${SEED}; node ${process.version}, ` +
+    `${os.cpus()[0]?.model ?? "cpu"} x${os.cpus().length}`,
+);
+
+let rows;
+if (datasetIn && existsSync(datasetIn)) {
+  rows = readDataset(datasetIn);
+  log(`dataset: ${rows.length} rows read from ${datasetIn}`);
+} else {
+  log(`dataset: generating ${ROWS} rows with yjs...`);
+  rows = generateDataset();
+  log(`dataset: done`);
+}
+if (datasetOnly) {
+  writeDataset(rows, datasetOnly);
+  log(`dataset written to ${datasetOnly}`);
+  process.exit(0);
+}
+await loadEngine();
+for (const r of rows) {
+  r.oldFields = jsonToConvex(JSON.parse(r.oldJson));
+  r.newFields = jsonToConvex(JSON.parse(r.newJson));
+}
+
+engine.preloadEngine();
+checkEquivalence(rows);
+log("equivalence: engine and yjs reference give the same rows, state vectors and diffs on a sample");
+
+// Warm-up: one pass of each op for both (JIT, wasm tier-up).
+for (const op of OPS) for (const impl of ["engine", "yjs"]) timeOp(impl, op, rows.slice(0, Math.min(rows.length, 2000)));
+
+const ops = {};
+for (const op of OPS) {
+  const per = { engine: [], yjs: [], ratio: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 ? ["yjs", "engine"] : ["engine", "yjs"];
+    const t = {};
+    for (const impl of order) t[impl] = timeOp(impl, op, rows);
+    per.engine.push(t.engine);
+    per.yjs.push(t.yjs);
+    per.ratio.push(t.yjs / t.engine);
+    log(`${op.padEnd(6)} round ${r + 1}/${ROUNDS}: engine ${t.engine.toFixed(0)} ms, yjs ${t.yjs.toFixed(0)} ms, yjs/engine ${(t.yjs / t.engine).toFixed(2)}x`);
+  }
+  ops[op] = {
+    label: OP_LABEL[op],
+    engineMs: round(median(per.engine)),
+    yjsMs: round(median(per.yjs)),
+    engineUsPerOp: round((1000 * median(per.engine)) / rows.length, 3),
+    yjsUsPerOp: round((1000 * median(per.yjs)) / rows.length, 3),
+    ratioMedian: round(median(per.ratio), 3),
+    ratioPerRound: per.ratio.map((x) => round(x, 3)),
+    engineRoundsMs: per.engine.map((x) => round(x)),
+    yjsRoundsMs: per.yjs.map((x) => round(x)),
+  };
+}
+
+let native = null;
+if (nativeIn && existsSync(nativeIn)) {
+  native = JSON.parse(readFileSync(nativeIn, "utf8"));
+  for (const op of OPS) {
+    const n = native.ops?.[op];
+    if (!n) continue;
+    ops[op].nativeMs = round(n.median_ms);
+    ops[op].nativeUsPerOp = round((1000 * n.median_ms) / (native.rows ?? rows.length), 3);
+    ops[op].engineOverNative = round(ops[op].engineMs / n.median_ms, 3);
+  }
+  log(`native: merged ${nativeIn}`);
+} else {
+  log("native: no results given (scripts/bench.sh runs crates/dink-core/examples/native_bench.rs)");
+}
+
+log(`cold start: bundling with esbuild, ${COLD_SAMPLES} fresh processes per side...`);
+const bundles = await buildColdBundles();
+const cold = bundles ? runCold(bundles, rows) : null;
+if (cold) {
+  log(
+    `cold start: engine ${cold.engine.totalMs} ms (eval ${cold.engine.evalMs}, first ingest ${cold.engine.firstIngestMs}), ` +
+      `yjs ${cold.yjs.totalMs} ms (eval ${cold.yjs.evalMs}, first ingest ${cold.yjs.firstIngestMs})`,
+  );
+} else log("cold start: esbuild not available, skipped");
+
+const wasm = await wasmBytes();
+const wasmSize = wasm ? { source: wasm.source, rawBytes: wasm.bytes.length, gzipBytes: gzipSync(wasm.bytes, { level: 9 }).length } : null;
+if (wasmSize) log(`wasm: ${wasmSize.rawBytes} bytes raw (${kb(wasmSize.rawBytes)}), ${wasmSize.gzipBytes} gzip`);
+
+log("state size: 10,000 edits of one field by 1 and by 10 writers...");
+const sizes = stateSizes();
+for (const s of sizes) log(`state size ${s.impl.padEnd(6)} ${s.writers} writer(s): ${JSON.stringify(s.sizes)}`);
+
+log(`memory: ${MEMORY_INGESTS} ingests...`);
+const probe = await memoryProbe();
+let memory = null;
+if (probe) {
+  const samples = [{ ingests: 0, bytes: probe() }];
+  for (let i = 1; i <= MEMORY_INGESTS; i++) {
+    const r = rows[i % rows.length];
+    sink += engine.ingest(r.state, r.update, 2).state.length;
+    if (i % (MEMORY_INGESTS / 10) === 0) samples.push({ ingests: i, bytes: probe() });
+  }
+  memory = { samples, finalBytes: samples.at(-1).bytes };
+  log(`memory: ${samples.map((s) => `${s.ingests / 1000}k=${kb(s.bytes)}`).join(" ")}`);
+} else log("memory: no way to read the wasm memory size, skipped");
+
+// --- targets and report ------------------------------------------------------------------------
+
+const targets = [];
+const target = (name, goal, value, met) => targets.push({ name, goal, value, met });
+target("ingest vs yjs", ">= 2.5x faster", `${ops.ingest.ratioMedian}x`, ops.ingest.ratioMedian >= 2.5);
+target("change vs yjs", ">= 2.5x faster", `${ops.change.ratioMedian}x`, ops.change.ratioMedian >= 2.5);
+target("diff vs yjs", ">= 3x faster", `${ops.diff.ratioMedian}x`, ops.diff.ratioMedian >= 3);
+if (cold) {
+  target("cold start (fresh V8 context + 1 ingest)", "no worse than yjs", `${cold.engine.totalMs} ms vs ${cold.yjs.totalMs} ms`, cold.engine.totalMs <= cold.yjs.totalMs);
+}
+if (wasmSize) target("wasm size", "<= 400 KiB (raw)", `${kb(wasmSize.rawBytes)} raw, ${kb(wasmSize.gzipBytes)} gzip`, wasmSize.rawBytes <= 400 * 1024);
+for (const s of sizes.filter((x) => x.impl === "engine")) {
+  // Independent of the number of edits: 10,000 edits take no more room than 100 (+5% slack).
+  target(
+    `state size, ${s.writers} writer(s)`,
+    "independent of edit count",
+    `${s.sizes[1]} / ${s.sizes[100]} / ${s.sizes[10000]} bytes after 1 / 100 / 10,000 edits`,
+    s.sizes[10000] <= s.sizes[100] * 1.05,
+  );
+}
+if (memory) {
+  const after10 = memory.samples[1].bytes;
+  target(
+    "wasm memory",
+    "bounded (no growth after the first 10% of ingests)",
+    `${kb(after10)} after ${memory.samples[1].ingests}, ${kb(memory.finalBytes)} after ${MEMORY_INGESTS}`,
+    memory.finalBytes <= after10,
+  );
+}
+
+const result = {
+  generatedAt: new Date().toISOString(),
+  environment: { node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, platform: `${os.platform()} ${os.arch()}` },
+  config: { rows: rows.length, fieldsPerRow: 6, rounds: ROUNDS, seed: SEED, mergeUpdates: MERGE_N, coldSamples: COLD_SAMPLES, memoryIngests: MEMORY_INGESTS },
+  ops,
+  native: native ? { source: nativeIn, ...native } : null,
+  cold,
+  wasm: wasmSize,
+  stateSize: sizes,
+  memory,
+  targets,
+  sink: sink > 0,
+};
+mkdirSync(RESULTS, { recursive: true });
+writeFileSync(join(RESULTS, "engine.json"), `${JSON.stringify(result, null, 2)}\n`);
+writeFileSync(join(RESULTS, "engine.md"), renderMarkdown(result));
+log(`wrote bench/results/engine.json and bench/results/engine.md`);
+for (const t of targets) console.log(`  ${t.met ? "MET    " : "NOT MET"}  ${t.name}: ${t.value} (target ${t.goal})`);
+
+function renderMarkdown(r) {
+  const L = [];
+  L.push("# dink-convex engine benchmark", "");
+  L.push(
+    `Generated ${r.generatedAt} by \`scripts/bench.sh\` (\`bench/engine-bench.mjs\`). Node ${r.environment.node}, ` +
+      `${r.environment.cpu} x${r.environment.cores}. ${r.config.rows} rows of 6 fields, median of ${r.config.rounds} rounds, ` +
+      `seed ${r.config.seed}. Same V8 process and same data for the engine (wasm through \`dink-convex/engine\`) and ` +
+      "the yjs reference (`bench/yjs-reference.mjs`); native dink-core (`crates/dink-core/examples/native_bench.rs`, " +
+      "same dataset) is the limit. Ratio = yjs time / engine time, computed per round; the median is reported.",
+    "",
+  );
+  L.push("## Throughput", "");
+  L.push("| operation | engine (wasm) | yjs | native | yjs / engine (median) | per-round ratios | engine / native |");
+  L.push("|---|---:|---:|---:|---:|---|---:|");
+  for (const op of OPS) {
+    const o = r.ops[op];
+    const nat = o.nativeMs !== undefined ? `${o.nativeMs} ms (${o.nativeUsPerOp} µs/op)` : "n/a";
+    L.push(
+      `| ${o.label} | ${o.engineMs} ms (${o.engineUsPerOp} µs/op) | ${o.yjsMs} ms (${o.yjsUsPerOp} µs/op) | ${nat} | ` +
+        `**${o.ratioMedian}x** | ${o.ratioPerRound.join(", ")} | ${o.engineOverNative ?? "n/a"} |`,
+    );
+  }
+  L.push("");
+  if (r.cold) {
+    L.push("## Cold start", "");
+    L.push(
+      `A fresh process per sample (${r.config.coldSamples} per side, medians): \`node:vm\` context, evaluate the esbuild ` +
+        "bundle (as Convex deploys it), one ingest. The engine's first call decodes the embedded base64, compiles and " +
+        "instantiates the wasm.",
+      "",
+    );
+    L.push("| | bundle | bundle gzip | evaluate | first ingest | total |");
+    L.push("|---|---:|---:|---:|---:|---:|");
+    for (const k of ["engine", "yjs"]) {
+      const c = r.cold[k];
+      L.push(`| ${k} | ${kb(c.bundleBytes)} | ${kb(c.bundleGzipBytes)} | ${c.evalMs} ms | ${c.firstIngestMs} ms | **${c.totalMs} ms** |`);
+    }
+    L.push("");
+  }
+  if (r.wasm) {
+    L.push("## WebAssembly module", "");
+    L.push(`${r.wasm.rawBytes} bytes raw (${kb(r.wasm.rawBytes)}), ${r.wasm.gzipBytes} bytes gzip -9 (${kb(r.wasm.gzipBytes)}); from \`${r.wasm.source}\`.`, "");
+  }
+  L.push("## Stored state size", "");
+  L.push("Bytes of the stored state (v2) after N Convex-side edits of one field (`change`), writers taking turns.", "");
+  L.push("| implementation | writers | 1 edit | 100 edits | 10,000 edits |");
+  L.push("|---|---:|---:|---:|---:|");
+  for (const s of r.stateSize) L.push(`| ${s.impl} | ${s.writers} | ${s.sizes[1]} | ${s.sizes[100]} | ${s.sizes[10000]} |`);
+  L.push("");
+  if (r.memory) {
+    L.push("## WebAssembly linear memory", "");
+    L.push(`| ingests | ${r.memory.samples.map((s) => s.ingests.toLocaleString("en-US")).join(" | ")} |`);
+    L.push(`|---|${r.memory.samples.map(() => "---:").join("|")}|`);
+    L.push(`| memory | ${r.memory.samples.map((s) => kb(s.bytes)).join(" | ")} |`, "");
+  }
+  L.push("## Targets", "");
+  L.push("| target | goal | measured | status |");
+  L.push("|---|---|---|---|");
+  for (const t of r.targets) L.push(`| ${t.name} | ${t.goal} | ${t.value} | ${t.met ? "met" : "**not met**"} |`);
+  L.push("");
+  return `${L.join("\n")}\n`;
+}

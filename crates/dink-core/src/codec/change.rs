@@ -1,0 +1,139 @@
+//! Change: turn a Convex-side write (old row -> new row, or delete) into a CRDT delta that
+//! holds only the changed keys.
+
+use yrs::updates::encoder::Encode;
+use yrs::{Any, Map, ReadTxn, StateVector, Transact, WriteTxn};
+
+use super::row_doc::{load_state, read_row, FIELDS_ROOT, META_ROOT};
+use crate::error::EngineError;
+use crate::limits::Limits;
+use crate::value::{check_fields, value_to_any, Fields, Value};
+
+/// Yjs client ids are at most 53 bits (they must survive a JavaScript number).
+const MAX_CLIENT_ID: u64 = (1 << 53) - 1;
+
+/// The delta a Convex write produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeOutcome {
+    /// v2 update holding only the changed keys; `None` when the write changed nothing.
+    pub delta: Option<Vec<u8>>,
+    /// The new stored state (v2).
+    pub state: Vec<u8>,
+    /// The new state vector (standard encoding).
+    pub state_vector: Vec<u8>,
+    /// Field names the delta sets or removes, in order.
+    pub changed_keys: Vec<String>,
+    /// Whether the row is tombstoned afterwards.
+    pub deleted: bool,
+    /// The caller's `old` row differed from the CRDT's view of the row. The delta is computed
+    /// against the CRDT (the source of truth for edges), so it also repairs the drift.
+    pub drifted: bool,
+}
+
+/// The CRDT cannot hold a float64 `-0` (see [`crate::value::value_to_any`]); compare and
+/// write the value it will actually hold so writing `-0` twice is not a change each time.
+fn as_stored(value: &Value) -> Value {
+    match value {
+        Value::Float64(f) if *f == 0.0 => Value::Float64(0.0),
+        Value::Array(items) => Value::Array(items.iter().map(as_stored).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), as_stored(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// Applies a Convex-side write to a row's CRDT state.
+///
+/// * `state`: the stored state (v2), or `None` for a row never synced before.
+/// * `old`: the row before the write as the caller saw it (used only to report drift).
+/// * `new`: the row after the write, or `None` for a delete (sets the `_meta` tombstone;
+///   the fields stay so late edge updates merge into a deleted row instead of resurrecting it).
+///   Writing a row whose state is tombstoned re-inserts it and clears the tombstone.
+/// * `client_id`: normally [`super::SERVER_CLIENT_ID`]; `now_ms` stamps `_deletedAt`.
+pub fn change(
+    state: Option<&[u8]>,
+    old: Option<&Fields>,
+    new: Option<&Fields>,
+    client_id: u64,
+    now_ms: f64,
+    limits: &Limits,
+) -> Result<ChangeOutcome, EngineError> {
+    if client_id == 0 || client_id > MAX_CLIENT_ID {
+        return Err(EngineError::invalid_argument(format!(
+            "client id must be between 1 and 2^53-1, got {client_id}"
+        )));
+    }
+    if let Some(new) = new {
+        check_fields(new, limits)?;
+        for key in new.keys() {
+            if key.is_empty() || key.starts_with('$') || key.starts_with('_') {
+                return Err(EngineError::invalid_argument(format!(
+                    "field name {key:?} cannot be synced (empty, '$' or '_' prefix)"
+                ))
+                .with_field(key.clone()));
+            }
+        }
+    }
+    let doc = load_state(state, client_id, limits)?;
+    let current = read_row(&doc.transact(), limits)?;
+    let drifted = state.is_some() && old.is_some_and(|old| *old != current.fields);
+
+    let mut changed_keys = Vec::new();
+    let mut txn = doc.transact_mut();
+    let fields = txn.get_or_insert_map(FIELDS_ROOT);
+    let meta = txn.get_or_insert_map(META_ROOT);
+    let deleted = match new {
+        Some(new) => {
+            for (key, value) in new {
+                let stored = as_stored(value);
+                if current.fields.get(key) != Some(&stored) {
+                    fields.insert(&mut txn, key.as_str(), value_to_any(&stored));
+                    changed_keys.push(key.clone());
+                }
+            }
+            for key in current.fields.keys() {
+                if !new.contains_key(key) {
+                    fields.remove(&mut txn, key);
+                    changed_keys.push(key.clone());
+                }
+            }
+            if current.deleted {
+                // An explicit `false` (not a key removal) so replicas that only look at the
+                // flag, as Replicate clients do, see the row come back.
+                meta.insert(&mut txn, "_deleted", Any::Bool(false));
+                meta.remove(&mut txn, "_deletedAt");
+            }
+            false
+        }
+        None => {
+            if !current.deleted {
+                meta.insert(&mut txn, "_deleted", Any::Bool(true));
+                meta.insert(&mut txn, "_deletedAt", Any::Number(now_ms));
+            }
+            true
+        }
+    };
+
+    let changed = !txn.delete_set().is_empty() || txn.state_vector() != *txn.before_state();
+    let delta = changed.then(|| txn.encode_update_v2());
+    drop(txn);
+
+    let txn = doc.transact();
+    let new_state = txn.encode_state_as_update_v2(&StateVector::default());
+    if new_state.len() > limits.max_state_bytes {
+        return Err(EngineError::too_large(format!(
+            "state would grow to {} bytes, the limit is {}",
+            new_state.len(),
+            limits.max_state_bytes
+        )));
+    }
+    Ok(ChangeOutcome {
+        delta,
+        state: new_state,
+        state_vector: txn.state_vector().encode_v1(),
+        changed_keys,
+        deleted,
+        drifted,
+    })
+}

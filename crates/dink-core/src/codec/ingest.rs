@@ -1,0 +1,146 @@
+//! Ingest: merge an untrusted update from an edge into a row's stored state.
+
+use yrs::updates::encoder::Encode;
+use yrs::{ClientID, ReadTxn, StateVector, Transact, Update};
+
+use super::row_doc::{decode_update, load_state, read_row};
+use super::UpdateFormat;
+use crate::error::{EngineError, ErrorCode};
+use crate::limits::Limits;
+use crate::value::Fields;
+
+/// What an accepted update did to the row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestOutcome {
+    /// The new stored state (v2). Equal to the input state when nothing changed.
+    pub state: Vec<u8>,
+    /// The new state vector (standard encoding).
+    pub state_vector: Vec<u8>,
+    /// The row's fields after the update.
+    pub fields: Fields,
+    /// Whether the row is tombstoned after the update.
+    pub deleted: bool,
+    /// Whether the update added anything the server did not already have.
+    pub changed: bool,
+    /// What the update added, normalized to v2 (empty when unchanged): this is what is stored
+    /// in the delta log and forwarded to other edges.
+    pub delta: Vec<u8>,
+}
+
+/// Clock units (roughly: inserted characters or values) an update left unintegrated.
+fn pending_units(pending: &Update) -> u64 {
+    let upper = pending.state_vector();
+    let lower = pending.state_vector_lower();
+    upper
+        .iter()
+        .map(|(client, clock)| u64::from(clock.saturating_sub(lower.get(client))))
+        .sum()
+}
+
+/// The end of the clock range each client's structs in `update` reach (skips excluded).
+fn clock_reach(update: &Update) -> Vec<(ClientID, u32)> {
+    update
+        .insertions(true)
+        .iter()
+        .filter_map(|(client, ranges)| ranges.iter().map(|r| r.end).max().map(|end| (*client, end)))
+        .collect()
+}
+
+/// Ingests `update` (of `format`) into `state` (v2, or `None` for a row the server has never
+/// seen). A rejected update returns an error and produces nothing to store.
+///
+/// Errors: TOO_LARGE (update, state or materialized row over the limits), INVALID_DELTA
+/// (undecodable bytes, wrong layout), MISSING_DEPENDENCIES (the update builds on structs the
+/// server lacks; carries the server's state vector so the sender can resend a full diff).
+pub fn ingest(
+    state: Option<&[u8]>,
+    update: &[u8],
+    format: UpdateFormat,
+    limits: &Limits,
+) -> Result<IngestOutcome, EngineError> {
+    if update.len() > limits.max_update_bytes {
+        return Err(EngineError::too_large(format!(
+            "update is {} bytes, the limit is {}",
+            update.len(),
+            limits.max_update_bytes
+        )));
+    }
+    // Decode the untrusted bytes before touching the stored state: a bad update costs no
+    // state decoding.
+    let decoded = decode_update(update, format)?;
+    let doc = load_state(state, 0, limits)?;
+
+    let mut txn = doc.transact_mut();
+    let before: StateVector = txn.state_vector();
+    let reaches = clock_reach(&decoded);
+    txn.apply_update(decoded)
+        .map_err(|e| EngineError::invalid_delta(format!("update cannot be applied: {e}")))?;
+
+    // yrs integrates a struct whose predecessors from the same client are missing by leaving a
+    // hole before it; yjs would park it as pending. A hole must never reach stored state (yjs
+    // peers would treat the row as incomplete), so any client whose clock did not reach the
+    // end of what the update carries counts as a missing dependency, like parked structs do.
+    let after = txn.state_vector();
+    let has_hole = reaches.iter().any(|(client, end)| after.get(client) < *end);
+    if has_hole || txn.has_missing_updates() {
+        let units = txn
+            .store()
+            .pending_update()
+            .map(|p| pending_units(&p.update))
+            .unwrap_or(0);
+        if units > limits.max_pending_structs as u64 {
+            return Err(EngineError::too_large(format!(
+                "update leaves {units} clock units unintegrated, the limit is {}",
+                limits.max_pending_structs
+            )));
+        }
+        let mut err = EngineError::new(
+            ErrorCode::MissingDependencies,
+            "update depends on changes the server does not have; resend a diff against the returned state vector",
+        );
+        err.state_vector = Some(before.encode_v1());
+        return Err(err);
+    }
+
+    let changed = after != before || !txn.delete_set().is_empty();
+    if !changed {
+        drop(txn);
+        let txn = doc.transact();
+        let row = read_row(&txn, limits)?;
+        return Ok(IngestOutcome {
+            state: match state {
+                Some(bytes) => bytes.to_vec(),
+                None => txn.encode_state_as_update_v2(&StateVector::default()),
+            },
+            state_vector: before.encode_v1(),
+            fields: row.fields,
+            deleted: row.deleted,
+            changed: false,
+            delta: Vec::new(),
+        });
+    }
+
+    let delta = txn.encode_update_v2();
+    // Committing runs garbage collection: overwritten values become GC ranges, which is what
+    // keeps the stored state from growing with the number of edits.
+    drop(txn);
+
+    let txn = doc.transact();
+    let row = read_row(&txn, limits)?;
+    let new_state = txn.encode_state_as_update_v2(&StateVector::default());
+    if new_state.len() > limits.max_state_bytes {
+        return Err(EngineError::too_large(format!(
+            "state would grow to {} bytes, the limit is {}",
+            new_state.len(),
+            limits.max_state_bytes
+        )));
+    }
+    Ok(IngestOutcome {
+        state: new_state,
+        state_vector: txn.state_vector().encode_v1(),
+        fields: row.fields,
+        deleted: row.deleted,
+        changed: true,
+        delta,
+    })
+}

@@ -1,0 +1,170 @@
+//! Loading a row document from bytes and reading its fields back out.
+
+use yrs::types::ToJson;
+use yrs::updates::decoder::Decode;
+use yrs::{Any, Doc, GetString, Map, Options, Out, ReadTxn, Transact, Update};
+
+use super::UpdateFormat;
+use crate::error::{EngineError, ErrorCode};
+use crate::limits::Limits;
+use crate::value::{any_to_value, check_fields, Fields, Value};
+
+/// Root map holding the user fields.
+pub const FIELDS_ROOT: &str = "fields";
+/// Root map holding the tombstone.
+pub const META_ROOT: &str = "_meta";
+const DELETED_KEY: &str = "_deleted";
+
+/// A row as the CRDT sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Materialized {
+    pub fields: Fields,
+    pub deleted: bool,
+}
+
+/// A fresh document for one row. The guid is fixed because it never reaches the bytes and a
+/// random one would make the engine depend on a random source.
+pub(crate) fn new_doc(client_id: u64) -> Doc {
+    Doc::with_options(Options::with_guid_and_client_id(
+        "dink-row".into(),
+        yrs::ClientID::new(client_id),
+    ))
+}
+
+/// Decodes update bytes of the given format, mapping decoder failures to INVALID_DELTA.
+pub(crate) fn decode_update(bytes: &[u8], format: UpdateFormat) -> Result<Update, EngineError> {
+    if bytes.is_empty() {
+        return Err(EngineError::invalid_delta("update is empty"));
+    }
+    let decoded = match format {
+        UpdateFormat::V1 => Update::decode_v1(bytes),
+        UpdateFormat::V2 => Update::decode_v2(bytes),
+    };
+    decoded.map_err(|e| {
+        EngineError::invalid_delta(format!(
+            "bytes are not a Yjs update v{}: {e}",
+            if format == UpdateFormat::V1 { 1 } else { 2 }
+        ))
+    })
+}
+
+/// Loads stored state (always v2) into a new document with the given client id.
+pub(crate) fn load_state(
+    state: Option<&[u8]>,
+    client_id: u64,
+    limits: &Limits,
+) -> Result<Doc, EngineError> {
+    let doc = new_doc(client_id);
+    if let Some(bytes) = state {
+        if bytes.len() > limits.max_state_bytes {
+            return Err(EngineError::too_large(format!(
+                "stored state is {} bytes, the limit is {}",
+                bytes.len(),
+                limits.max_state_bytes
+            )));
+        }
+        let update = decode_update(bytes, UpdateFormat::V2).map_err(|e| {
+            EngineError::invalid_argument(format!("stored state is corrupt: {}", e.message))
+        })?;
+        let mut txn = doc.transact_mut();
+        txn.apply_update(update).map_err(|e| {
+            EngineError::invalid_argument(format!("stored state cannot be applied: {e}"))
+        })?;
+        if txn.has_missing_updates() {
+            return Err(EngineError::invalid_argument(
+                "stored state has unintegrated structs",
+            ));
+        }
+    }
+    Ok(doc)
+}
+
+fn field_error(code: ErrorCode, message: String, field: &str) -> EngineError {
+    EngineError::new(code, message).with_field(field.to_string())
+}
+
+/// Converts one entry of the `fields` map. Plain values are the layout; nested shared types
+/// (written by other Yjs apps, e.g. rich text) are read as their JSON view.
+fn out_to_value<T: ReadTxn>(txn: &T, out: Out, key: &str) -> Result<Option<Value>, EngineError> {
+    match out {
+        Out::Any(any) => any_to_value(&any, key),
+        Out::YText(text) => Ok(Some(Value::String(text.get_string(txn)))),
+        Out::YXmlText(text) => Ok(Some(Value::String(text.get_string(txn)))),
+        Out::YXmlFragment(xml) => Ok(Some(Value::String(xml.get_string(txn)))),
+        Out::YXmlElement(xml) => Ok(Some(Value::String(xml.get_string(txn)))),
+        Out::YMap(map) => any_to_value(&map.to_json(txn), key),
+        Out::YArray(array) => any_to_value(&array.to_json(txn), key),
+        Out::UndefinedRef(_) => Ok(None),
+        other => Err(field_error(
+            ErrorCode::InvalidDelta,
+            format!("field holds an unsupported shared type ({other:?})"),
+            key,
+        )),
+    }
+}
+
+fn check_field_name(key: &str) -> Result<(), EngineError> {
+    if key.is_empty() || key.starts_with('$') || key.starts_with('_') {
+        return Err(field_error(
+            ErrorCode::InvalidDelta,
+            format!(
+                "field name {key:?} is not allowed in a Convex table (empty, '$' or '_' prefix)"
+            ),
+            key,
+        ));
+    }
+    Ok(())
+}
+
+/// Reads the row out of a loaded document, enforcing the layout and the limits.
+pub(crate) fn read_row<T: ReadTxn>(txn: &T, limits: &Limits) -> Result<Materialized, EngineError> {
+    for (name, _) in txn.root_refs() {
+        if name != FIELDS_ROOT && name != META_ROOT {
+            return Err(EngineError::invalid_delta(format!(
+                "document has a root type {name:?}; a row has only \"fields\" and \"_meta\""
+            )));
+        }
+    }
+    let mut fields = Fields::new();
+    if let Some(map) = txn.get_map(FIELDS_ROOT) {
+        if map.len(txn) as usize > limits.max_fields {
+            return Err(EngineError::too_large(format!(
+                "row has {} fields, the limit is {}",
+                map.len(txn),
+                limits.max_fields
+            )));
+        }
+        for (key, out) in map.iter(txn) {
+            check_field_name(key)?;
+            if let Some(value) = out_to_value(txn, out, key)? {
+                fields.insert(key.to_string(), value);
+            }
+        }
+    }
+    let deleted = match txn.get_map(META_ROOT) {
+        Some(meta) => matches!(meta.get(txn, DELETED_KEY), Some(Out::Any(Any::Bool(true)))),
+        None => false,
+    };
+    check_fields(&fields, limits)?;
+    Ok(Materialized { fields, deleted })
+}
+
+/// Materializes stored state (v2): the row's fields and whether it is deleted.
+pub fn materialize(state: &[u8], limits: &Limits) -> Result<Materialized, EngineError> {
+    if state.len() > limits.max_state_bytes {
+        return Err(EngineError::too_large(format!(
+            "state is {} bytes, the limit is {}",
+            state.len(),
+            limits.max_state_bytes
+        )));
+    }
+    let doc = new_doc(0);
+    {
+        let update = decode_update(state, UpdateFormat::V2)?;
+        let mut txn = doc.transact_mut();
+        txn.apply_update(update)
+            .map_err(|e| EngineError::invalid_delta(format!("state cannot be applied: {e}")))?;
+    }
+    let txn = doc.transact();
+    read_row(&txn, limits)
+}

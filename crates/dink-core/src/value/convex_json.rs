@@ -1,0 +1,260 @@
+//! Convex's JSON encoding of values (`convexToJson` / `jsonToConvex`), the format values take
+//! across the wasm boundary.
+//!
+//! * float64: a JSON number, or `{"$float": base64(8 bytes LE)}` for NaN, ±Infinity and -0;
+//! * int64: `{"$integer": base64(8 bytes LE)}`;
+//! * bytes: `{"$bytes": base64}`;
+//! * other keys starting with `$` are reserved and rejected.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::Value as Json;
+
+use super::base64;
+use super::{Fields, Value};
+use crate::error::EngineError;
+
+fn bad(message: impl Into<String>, path: &str) -> EngineError {
+    let err = EngineError::invalid_argument(message);
+    if path.is_empty() {
+        err
+    } else {
+        err.with_field(path.to_string())
+    }
+}
+
+fn eight_bytes(text: &Json, what: &str, path: &str) -> Result<[u8; 8], EngineError> {
+    let decoded = text
+        .as_str()
+        .and_then(base64::decode)
+        .ok_or_else(|| bad(format!("{what} must be a base64 string"), path))?;
+    decoded
+        .try_into()
+        .map_err(|_| bad(format!("{what} must encode exactly 8 bytes"), path))
+}
+
+fn child_path(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Parses one value from its Convex JSON form.
+pub fn value_from_convex_json(json: &Json, path: &str) -> Result<Value, EngineError> {
+    Ok(match json {
+        Json::Null => Value::Null,
+        Json::Bool(b) => Value::Boolean(*b),
+        Json::Number(n) => Value::Float64(
+            n.as_f64()
+                .ok_or_else(|| bad("number is not representable as float64", path))?,
+        ),
+        Json::String(s) => Value::String(s.clone()),
+        Json::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| value_from_convex_json(item, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        Json::Object(map) => {
+            if map.len() == 1 {
+                if let Some((key, inner)) = map.iter().next() {
+                    match key.as_str() {
+                        "$integer" => {
+                            return Ok(Value::Int64(i64::from_le_bytes(eight_bytes(
+                                inner, "$integer", path,
+                            )?)))
+                        }
+                        "$float" => {
+                            return Ok(Value::Float64(f64::from_le_bytes(eight_bytes(
+                                inner, "$float", path,
+                            )?)))
+                        }
+                        "$bytes" => {
+                            let bytes = inner
+                                .as_str()
+                                .and_then(base64::decode)
+                                .ok_or_else(|| bad("$bytes must be a base64 string", path))?;
+                            return Ok(Value::Bytes(bytes));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let mut out = BTreeMap::new();
+            for (key, inner) in map {
+                if key.starts_with('$') {
+                    return Err(bad(
+                        format!("object key {key:?} starts with '$', which Convex reserves"),
+                        &child_path(path, key),
+                    ));
+                }
+                out.insert(
+                    key.clone(),
+                    value_from_convex_json(inner, &child_path(path, key))?,
+                );
+            }
+            Value::Object(out)
+        }
+    })
+}
+
+/// Parses a row's fields from the text of a Convex JSON object.
+pub fn fields_from_convex_json(text: &str) -> Result<Fields, EngineError> {
+    let json: Json = serde_json::from_str(text)
+        .map_err(|e| EngineError::invalid_argument(format!("fields are not valid JSON: {e}")))?;
+    match value_from_convex_json(&json, "")? {
+        Value::Object(map) => Ok(map),
+        other => Err(EngineError::invalid_argument(format!(
+            "fields must be an object, got {}",
+            other.type_name()
+        ))),
+    }
+}
+
+fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn write_tagged(out: &mut String, tag: &str, bytes: &[u8]) {
+    out.push_str("{\"");
+    out.push_str(tag);
+    out.push_str("\":\"");
+    out.push_str(&base64::encode(bytes));
+    out.push_str("\"}");
+}
+
+/// Appends the Convex JSON form of `value` to `out`.
+pub fn value_to_convex_json(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Boolean(true) => out.push_str("true"),
+        Value::Boolean(false) => out.push_str("false"),
+        Value::Float64(f) => {
+            if f.is_finite() && !(*f == 0.0 && f.is_sign_negative()) {
+                // `{:?}` prints the shortest text that parses back to the same f64 and is
+                // valid JSON for finite values (e.g. `1.0`, `1e21`, `1.5e-7`).
+                let _ = write!(out, "{f:?}");
+            } else {
+                write_tagged(out, "$float", &f.to_le_bytes());
+            }
+        }
+        Value::Int64(i) => write_tagged(out, "$integer", &i.to_le_bytes()),
+        Value::String(s) => write_string(out, s),
+        Value::Bytes(b) => write_tagged(out, "$bytes", b),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                value_to_convex_json(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => write_object(map, out),
+    }
+}
+
+fn write_object(map: &BTreeMap<String, Value>, out: &mut String) {
+    out.push('{');
+    for (i, (key, item)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(out, key);
+        out.push(':');
+        value_to_convex_json(item, out);
+    }
+    out.push('}');
+}
+
+/// Serializes a row's fields as the text of a Convex JSON object.
+pub fn fields_to_convex_json(fields: &Fields) -> String {
+    let mut out = String::with_capacity(64 * fields.len().max(1));
+    write_object(fields, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(value: Value) {
+        let mut text = String::new();
+        value_to_convex_json(&value, &mut text);
+        let json: Json = serde_json::from_str(&text).expect("engine writes valid JSON");
+        let back = value_from_convex_json(&json, "").expect("engine reads its own JSON");
+        assert_eq!(back, value, "round trip through {text}");
+    }
+
+    #[test]
+    fn every_value_type_round_trips() {
+        for f in [
+            0.0,
+            -0.0,
+            1.5,
+            -7.0,
+            1e21,
+            1.5e-7,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            0.1,
+        ] {
+            round_trip(Value::Float64(f));
+        }
+        for f in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            round_trip(Value::Float64(f));
+        }
+        for i in [0i64, 1, -1, i64::MAX, i64::MIN] {
+            round_trip(Value::Int64(i));
+        }
+        round_trip(Value::String(
+            "quote \" slash \\ nl \n ctl \u{1} é 😀".into(),
+        ));
+        round_trip(Value::Bytes(vec![0, 255, 7]));
+        round_trip(Value::Array(vec![Value::Null, Value::Boolean(true)]));
+        let mut obj = BTreeMap::new();
+        obj.insert("a".to_string(), Value::Int64(5));
+        obj.insert("b".to_string(), Value::Array(vec![]));
+        round_trip(Value::Object(obj));
+    }
+
+    #[test]
+    fn matches_convex_encoding_of_special_values() {
+        let mut text = String::new();
+        value_to_convex_json(&Value::Int64(1), &mut text);
+        assert_eq!(text, r#"{"$integer":"AQAAAAAAAAA="}"#);
+        let json: Json = serde_json::from_str(r#"{"$float":"AAAAAAAAAIA="}"#).unwrap();
+        match value_from_convex_json(&json, "").unwrap() {
+            Value::Float64(f) => assert!(f == 0.0 && f.is_sign_negative()),
+            other => panic!("expected -0, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn rejects_reserved_keys_and_bad_payloads() {
+        let err = fields_from_convex_json(r#"{"a":{"$weird":1,"b":2}}"#).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("a.$weird"));
+        assert!(fields_from_convex_json(r#"{"a":{"$integer":"AQ=="}}"#).is_err());
+        assert!(fields_from_convex_json("[1]").is_err());
+        assert!(fields_from_convex_json("{").is_err());
+    }
+}

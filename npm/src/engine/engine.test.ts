@@ -1,0 +1,334 @@
+// The engine wrapper end to end in the edge-runtime environment (the Convex convention).
+import { v } from "convex/values";
+import { describe, expect, it } from "vitest";
+import * as Y from "yjs";
+import {
+  bytesOf,
+  edgeDoc,
+  fieldsOf,
+  fullUpdate,
+  setFields,
+  structClients,
+  structIds,
+} from "../test-support/yjs.js";
+import {
+  change,
+  convertV1ToV2,
+  convertV2ToV1,
+  diff,
+  EngineError,
+  engineStats,
+  engineVersion,
+  type EngineErrorCode,
+  type Fields,
+  ingest,
+  materialize,
+  merge,
+  preloadEngine,
+  SERVER_CLIENT_ID,
+  stateVector,
+  validate,
+} from "./index.js";
+import { callEngine } from "./loader.js";
+
+function engineError(fn: () => unknown, code: EngineErrorCode): EngineError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(EngineError);
+  const error = caught as EngineError;
+  expect({ code: error.code, message: error.message }).toMatchObject({ code });
+  return error;
+}
+
+describe("loading", () => {
+  // Must stay the first test of the file: module state is per test file.
+  it("compiles nothing at import and initialises once on first use", () => {
+    const before = engineStats();
+    expect(before.initialized).toBe(false);
+    expect(before.instantiations).toBe(0);
+    expect(before.wasmBytes).toBeGreaterThan(10_000);
+
+    expect(engineVersion()).toMatch(/^\d+\.\d+\.\d+/);
+    const after = engineStats();
+    expect(after.initialized).toBe(true);
+    expect(after.instantiations).toBe(1);
+    expect(after.initMs).toBeGreaterThan(0);
+
+    preloadEngine();
+    engineVersion();
+    expect(engineStats().instantiations).toBe(1);
+  });
+
+  it("runs in the edge-runtime environment", () => {
+    expect((globalThis as { EdgeRuntime?: unknown }).EdgeRuntime).toBe("edge-runtime");
+  });
+
+  it("SERVER_CLIENT_ID matches the Rust constant", () => {
+    expect(callEngine((e) => e.server_client_id())).toBe(SERVER_CLIENT_ID);
+  });
+});
+
+describe("ingest", () => {
+  it("merges a yjs update v2 and materializes Convex values", () => {
+    const edge = edgeDoc(7);
+    setFields(edge, {
+      title: "hello",
+      count: 3,
+      ratio: 0.5,
+      big: 9_007_199_254_740_993n,
+      // Binary values are covered in node.test.ts: in vitest's edge-runtime sandbox no
+      // Uint8Array passes yjs's `value.constructor === Uint8Array` check.
+      done: false,
+      none: null,
+      tags: ["a", "b"],
+      nested: { x: 1, y: [true] },
+    });
+    const update = fullUpdate(edge);
+    const result = ingest(null, update);
+    expect(result.changed).toBe(true);
+    expect(result.deleted).toBe(false);
+    expect(result.fields).toEqual({
+      title: "hello",
+      count: 3,
+      ratio: 0.5,
+      big: 9_007_199_254_740_993n,
+      done: false,
+      none: null,
+      tags: ["a", "b"],
+      nested: { x: 1, y: [true] },
+    });
+    expect(result.stateVector).toEqual(Y.encodeStateVector(edge));
+    expect(fieldsOf(result.delta)).toEqual(edge.getMap("fields").toJSON());
+    expect(fieldsOf(result.state)).toEqual(edge.getMap("fields").toJSON());
+
+    const again = ingest(result.state, update);
+    expect(again.changed).toBe(false);
+    expect(again.delta).toHaveLength(0);
+    expect(again.state).toEqual(result.state);
+  });
+
+  it("accepts update v1 with format 1", () => {
+    const edge = edgeDoc(8);
+    setFields(edge, { title: "v1" });
+    const result = ingest(null, fullUpdate(edge, 1), 1);
+    expect(result.fields).toEqual({ title: "v1" });
+    // Stored state and forwarded deltas are always v2.
+    expect(fieldsOf(result.delta)).toEqual({ title: "v1" });
+  });
+
+  it("only forwards what is new", () => {
+    const edge = edgeDoc(9);
+    setFields(edge, { a: 1 });
+    const first = ingest(null, fullUpdate(edge));
+    const sv = Y.encodeStateVector(edge);
+    setFields(edge, { b: 2 });
+    const incremental = Y.encodeStateAsUpdateV2(edge, sv);
+    const second = ingest(first.state, incremental);
+    expect(second.fields).toEqual({ a: 1, b: 2 });
+    // The delta carries only the new struct (client 9, clock 1), which applies on top of the first.
+    expect(structIds(second.delta)).toEqual([[9, 1]]);
+    expect(fieldsOf(first.delta, second.delta)).toEqual({ a: 1, b: 2 });
+  });
+
+  it("rejects garbage as INVALID_DELTA", () => {
+    engineError(() => ingest(null, new Uint8Array([0xff, 0xff, 0xff, 0xff, 0x01])), "INVALID_DELTA");
+    engineError(() => ingest(null, new Uint8Array(0)), "INVALID_DELTA");
+  });
+
+  it("enforces limits as TOO_LARGE", () => {
+    const edge = edgeDoc(10);
+    setFields(edge, { text: "x".repeat(200) });
+    const update = fullUpdate(edge);
+    engineError(() => ingest(null, update, 2, { maxUpdateBytes: 50 }), "TOO_LARGE");
+    expect(ingest(null, update, 2, { maxUpdateBytes: 10_000 }).changed).toBe(true);
+  });
+
+  it("reports MISSING_DEPENDENCIES with the server's state vector", () => {
+    const edge = edgeDoc(11);
+    setFields(edge, { a: 1 });
+    const base = fullUpdate(edge);
+    const sv = Y.encodeStateVector(edge);
+    setFields(edge, { b: 2 });
+    const next = Y.encodeStateAsUpdateV2(edge, sv);
+    const error = engineError(() => ingest(null, next), "MISSING_DEPENDENCIES");
+    expect(error.stateVector).toEqual(Y.encodeStateVector(new Y.Doc()));
+
+    const other = edgeDoc(12);
+    setFields(other, { z: 1 });
+    const stored = ingest(null, fullUpdate(other));
+    const error2 = engineError(() => ingest(stored.state, next), "MISSING_DEPENDENCIES");
+    expect(error2.stateVector).toEqual(stored.stateVector);
+    // The sender resends everything the returned vector lacks; then it applies.
+    const resend = Y.encodeStateAsUpdateV2(edge, error2.stateVector);
+    expect(ingest(stored.state, resend).fields).toEqual({ z: 1, a: 1, b: 2 });
+  });
+
+  it("rejects bad arguments as INVALID_ARGUMENT before calling the engine", () => {
+    const update = fullUpdate(edgeDoc(12));
+    engineError(() => ingest(null, update, 3 as 2), "INVALID_ARGUMENT");
+    engineError(() => ingest([1, 2] as unknown as Uint8Array, update), "INVALID_ARGUMENT");
+    engineError(() => ingest(null, update, 2, { maxDepth: -1 }), "INVALID_ARGUMENT");
+  });
+});
+
+describe("change", () => {
+  it("writes Convex values losslessly as the server client", () => {
+    const fields = {
+      title: "hi",
+      big: -(2n ** 63n),
+      blob: bytesOf(0, 1, 2, 3),
+      nan: Number.NaN,
+      inf: Number.POSITIVE_INFINITY,
+      ninf: Number.NEGATIVE_INFINITY,
+      tiny: 5e-324,
+      list: [1, "two", null, { three: 3n }],
+    };
+    const result = change(null, null, fields, { now: 1_700_000_000_000 });
+    expect(result.delta).not.toBeNull();
+    expect(result.deleted).toBe(false);
+    expect(result.drifted).toBe(false);
+    expect([...result.changedKeys].sort()).toEqual(Object.keys(fields).sort());
+    expect(structClients(result.delta ?? new Uint8Array())).toEqual([SERVER_CLIENT_ID]);
+
+    const row = materialize(result.state);
+    expect(row.deleted).toBe(false);
+    expect(row.fields).toEqual(fields);
+    expect(Object.is(row.fields.nan, Number.NaN)).toBe(true);
+    expect(row.fields.big).toBe(-(2n ** 63n));
+
+    // An edge running yjs sees the same values (int64 as bigint, bytes as Uint8Array).
+    const edge = fieldsOf(result.delta ?? new Uint8Array());
+    expect(edge.big).toBe(-(2n ** 63n));
+    expect(edge.blob).toEqual(new Uint8Array([0, 1, 2, 3]));
+    expect(edge.title).toBe("hi");
+  });
+
+  it("emits only changed keys, reports drift, and nothing for a no-op", () => {
+    const first = change(null, null, { a: 1, b: "x" }, { now: 1 });
+    const second = change(first.state, { a: 1, b: "x" }, { a: 2, b: "x" }, { now: 2 });
+    expect(second.changedKeys).toEqual(["a"]);
+    expect(second.drifted).toBe(false);
+    const edgeView = new Y.Doc();
+    Y.applyUpdateV2(edgeView, first.delta ?? new Uint8Array());
+    Y.applyUpdateV2(edgeView, second.delta ?? new Uint8Array());
+    expect(edgeView.getMap("fields").toJSON()).toEqual({ a: 2, b: "x" });
+
+    const noop = change(second.state, { a: 2, b: "x" }, { a: 2, b: "x" }, { now: 3 });
+    expect(noop.delta).toBeNull();
+    expect(noop.changedKeys).toEqual([]);
+
+    const drifted = change(second.state, { a: 99, b: "x" }, { a: 3, b: "x" }, { now: 4 });
+    expect(drifted.drifted).toBe(true);
+    expect(materialize(drifted.state).fields).toEqual({ a: 3, b: "x" });
+  });
+
+  it("deletes with a tombstone and uses the given client id", () => {
+    const first = change(null, null, { a: 1 }, { now: 1, clientId: 42 });
+    expect(structClients(first.delta ?? new Uint8Array())).toEqual([42]);
+    const deleted = change(first.state, { a: 1 }, null, { now: 1_234 });
+    expect(deleted.deleted).toBe(true);
+    expect(deleted.delta).not.toBeNull();
+    const row = materialize(deleted.state);
+    expect(row.deleted).toBe(true);
+    const edge = new Y.Doc();
+    Y.applyUpdateV2(edge, deleted.state);
+    expect(edge.getMap("_meta").get("_deleted")).toBe(true);
+  });
+
+  it("rejects what cannot be synced as INVALID_ARGUMENT", () => {
+    engineError(() => change(null, null, { a: 1 }, { now: 1, clientId: 0 }), "INVALID_ARGUMENT");
+    engineError(() => change(null, null, { a: 1 }, { now: Number.NaN }), "INVALID_ARGUMENT");
+    const reserved = engineError(() => change(null, null, { _id: "x" }, { now: 1 }), "INVALID_ARGUMENT");
+    expect(reserved.field).toBe("_id");
+    const notConvex = engineError(
+      () => change(null, null, { m: new Map() } as unknown as Record<string, null>, { now: 1 }),
+      "INVALID_ARGUMENT",
+    );
+    expect(notConvex.field).toBe("newFields");
+  });
+
+  it("enforces the depth limit as TOO_LARGE", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 20; i++) deep = [deep];
+    engineError(
+      () => change(null, null, { deep } as unknown as Fields, { now: 1 }),
+      "TOO_LARGE",
+    );
+    expect(
+      change(null, null, { deep } as unknown as Fields, { now: 1, limits: { maxDepth: 64 } }).delta,
+    ).not.toBeNull();
+  });
+});
+
+describe("updates", () => {
+  function twoEdits() {
+    const edge = edgeDoc(21);
+    setFields(edge, { a: 1 });
+    const u1 = fullUpdate(edge);
+    const sv = Y.encodeStateVector(edge);
+    setFields(edge, { b: 2 });
+    const u2 = Y.encodeStateAsUpdateV2(edge, sv);
+    return { edge, u1, u2 };
+  }
+
+  it("diff returns what a peer lacks", () => {
+    const { edge, u1, u2 } = twoEdits();
+    const server = ingest(ingest(null, u1).state, u2);
+    const peer = new Y.Doc();
+    Y.applyUpdateV2(peer, u1);
+    const missing = diff(server.state, Y.encodeStateVector(peer));
+    expect(structIds(missing)).toEqual([[21, 1]]);
+    expect(fieldsOf(u1, missing)).toEqual({ a: 1, b: 2 });
+    Y.applyUpdateV2(peer, missing);
+    expect(peer.getMap("fields").toJSON()).toEqual(edge.getMap("fields").toJSON());
+    engineError(() => diff(server.state, new Uint8Array([0xff])), "INVALID_ARGUMENT");
+  });
+
+  it("merge combines v2 or v1 updates into one v2 update", () => {
+    const { edge, u1, u2 } = twoEdits();
+    const merged = merge([u1, u2]);
+    expect(fieldsOf(merged)).toEqual({ a: 1, b: 2 });
+    expect(Y.encodeStateVectorFromUpdateV2(merged)).toEqual(Y.encodeStateVector(edge));
+    const v1 = merge([Y.convertUpdateFormatV2ToV1(u1), Y.convertUpdateFormatV2ToV1(u2)], 1);
+    expect(fieldsOf(v1)).toEqual({ a: 1, b: 2 });
+    expect(fieldsOf(merge([u1]))).toEqual({ a: 1 });
+  });
+
+  it("stateVector and conversions agree with yjs", () => {
+    const { edge, u1, u2 } = twoEdits();
+    const full = fullUpdate(edge);
+    expect(stateVector(full)).toEqual(Y.encodeStateVectorFromUpdateV2(full));
+    const v1 = fullUpdate(edge, 1);
+    expect(stateVector(v1, 1)).toEqual(Y.encodeStateVectorFromUpdate(v1));
+
+    const asV1 = convertV2ToV1(u2);
+    const doc = new Y.Doc();
+    Y.applyUpdateV2(doc, u1);
+    Y.applyUpdate(doc, asV1);
+    expect(doc.getMap("fields").toJSON()).toEqual({ a: 1, b: 2 });
+    expect(fieldsOf(convertV1ToV2(v1))).toEqual({ a: 1, b: 2 });
+    engineError(() => convertV1ToV2(new Uint8Array([9, 9, 9])), "INVALID_DELTA");
+  });
+});
+
+describe("validate", () => {
+  const validator = v.object({ title: v.string(), count: v.optional(v.int64()) });
+  // `.json` is the validator's wire form (typed as internal by convex).
+  const validatorJson = (validator as unknown as { json: unknown }).json;
+
+  it("accepts matching fields (validator or its JSON form)", () => {
+    expect(() => validate({ title: "x" }, validator)).not.toThrow();
+    expect(() => validate({ title: "x", count: 3n }, validatorJson)).not.toThrow();
+  });
+
+  it("rejects a mismatch as VALIDATION_ERROR naming the field", () => {
+    const error = engineError(() => validate({ title: 3 }, validator), "VALIDATION_ERROR");
+    expect(error.field).toBe("title");
+    const error2 = engineError(() => validate({ title: "x", count: 1.5 }, validatorJson), "VALIDATION_ERROR");
+    expect(error2.field).toBe("count");
+  });
+});

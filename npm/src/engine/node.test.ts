@@ -1,0 +1,30 @@
+// @vitest-environment node
+// The same package in plain Node (no edge-runtime sandbox): loads and runs.
+import { describe, expect, it } from "vitest";
+import * as Y from "yjs";
+import { edgeDoc, fullUpdate, setFields } from "../test-support/yjs.js";
+import { change, engineStats, ingest, materialize } from "./index.js";
+
+describe("plain Node", () => {
+  it("runs in Node, not edge-runtime", () => {
+    expect(typeof process.versions.node).toBe("string");
+    expect((globalThis as { EdgeRuntime?: unknown }).EdgeRuntime).toBeUndefined();
+  });
+
+  it("ingests, changes and materializes", () => {
+    expect(engineStats().initialized).toBe(false);
+    const edge = edgeDoc(3);
+    setFields(edge, { title: "node", n: 1n, blob: new Uint8Array([1, 2, 255]) });
+    const result = ingest(null, fullUpdate(edge));
+    expect(result.fields).toEqual({ title: "node", n: 1n, blob: new Uint8Array([1, 2, 255]).buffer });
+    expect(result.fields.blob).toBeInstanceOf(ArrayBuffer);
+    expect(engineStats().instantiations).toBe(1);
+
+    const next = change(result.state, result.fields, { ...result.fields, title: "node!" }, { now: 5 });
+    expect(next.changedKeys).toEqual(["title"]);
+    Y.applyUpdateV2(edge, next.delta ?? new Uint8Array());
+    expect(edge.getMap("fields").get("title")).toBe("node!");
+    expect(edge.getMap("fields").get("blob")).toEqual(new Uint8Array([1, 2, 255]));
+    expect(materialize(next.state).fields).toEqual({ ...result.fields, title: "node!" });
+  });
+});
