@@ -48,6 +48,23 @@ function prng(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+// An engine failure other than MISSING_DEPENDENCIES is a bug: report it in one line, exit 1.
+for (const event of ["uncaughtException", "unhandledRejection"]) {
+  process.on(event, (e) => {
+    console.error(`FAILED: ${e?.context ? `${e.context}: ` : ""}${e?.code ? `${e.code} ` : ""}${e?.message ?? e}`);
+    console.error(`(reproduce with DEMO_SEED=${SEED} node demo/engine-demo.mjs)`);
+    process.exit(1);
+  });
+}
+const withContext = (context, fn) => {
+  try {
+    return fn();
+  } catch (e) {
+    if (e && typeof e === "object" && !e.context && e.code !== "MISSING_DEPENDENCIES") e.context = context;
+    throw e;
+  }
+};
+
 const rand = prng(SEED);
 const int = (n) => Math.floor(rand() * n);
 const pick = (xs) => xs[int(xs.length)];
@@ -64,6 +81,7 @@ const stats = {
   repaired: 0,
   repairFailed: 0,
   maxBacklog: 0,
+  resyncs: 0,
 };
 
 // --- the row model ------------------------------------------------------------------------------
@@ -124,7 +142,9 @@ class EngineWriter {
   write(rowId, newFields, now) {
     const state = this.states.get(rowId) ?? null;
     const old = state ? engine.materialize(state).fields : null;
-    const out = engine.change(state, old, newFields, { now, clientId: this.clientId });
+    const out = withContext(`${this.name} change(${rowId})`, () =>
+      engine.change(state, old, newFields, { now, clientId: this.clientId }),
+    );
     this.states.set(rowId, out.state);
     return out.delta ? { update: out.delta, format: 2 } : null;
   }
@@ -158,7 +178,9 @@ class EngineWriter {
   receive(msg) {
     const state = this.states.get(msg.rowId) ?? null;
     try {
-      const out = engine.ingest(state, msg.update, msg.format);
+      const out = withContext(`${this.name} ingest(${msg.rowId}) of a v${msg.format} delta from ${msg.from.name}`, () =>
+        engine.ingest(state, msg.update, msg.format),
+      );
       if (!out.changed) stats.noops++;
       this.states.set(msg.rowId, out.state);
       return true;
@@ -169,7 +191,9 @@ class EngineWriter {
         // Repair now: the sender resends everything we lack, from the error's state vector.
         const resend = msg.from.diffFor(msg.rowId, e.stateVector);
         try {
-          const out = engine.ingest(state, resend.update, resend.format);
+          const out = withContext(`${this.name} ingest(${msg.rowId}) of a resend from ${msg.from.name}`, () =>
+            engine.ingest(state, resend.update, resend.format),
+          );
           this.states.set(msg.rowId, out.state);
           stats.repaired++;
           return true;
@@ -354,6 +378,23 @@ while (backlog() > 0 && idle < 50 * backlog() + 1000) {
   idle = stats.retried > before ? idle + 1 : 0;
 }
 const stuck = backlog();
+
+// Anti-entropy, as the y-protocols sync step does on reconnect: a yjs doc that still holds
+// structs it parked as pending (yjs does not always retry them once their dependencies arrive)
+// asks every peer for a diff against its state vector.
+for (const w of writers) {
+  if (!w.w) continue;
+  for (const rowId of rowIds) {
+    if (!w.w.pending(rowId)) continue;
+    stats.resyncs++;
+    const sv = Y.encodeStateVector(w.w.doc(rowId));
+    for (const peer of writers) {
+      if (peer === w) continue;
+      const d = peer.diffFor(rowId, sv);
+      w.w.apply(rowId, d.update, d.format);
+    }
+  }
+}
 const seconds = (performance.now() - t0) / 1000;
 
 // --- report -------------------------------------------------------------------------------------
@@ -381,7 +422,10 @@ console.log(
     `and retried later, ${s.repaired} repaired by a diff against the error's state vector` +
     (s.repairFailed ? ` (${s.repairFailed} repairs had to wait)` : ""),
 );
-console.log(`elapsed ${seconds.toFixed(1)} s`);
+console.log(
+  `anti-entropy: ${s.resyncs} yjs row docs still had parked (pending) structs after the drain and resynced ` +
+    `by state vector; elapsed ${seconds.toFixed(1)} s`,
+);
 console.log("final report:");
 for (const [i, w] of writers.entries()) {
   const digest = (await import("node:crypto")).createHash("sha256").update(views[i].join("\n")).digest("hex");

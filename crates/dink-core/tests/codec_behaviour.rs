@@ -513,3 +513,45 @@ fn stored_state_size_does_not_grow_with_edits() {
         sizes[1]
     );
 }
+
+#[test]
+fn binary_content_from_yjs_edges_survives_v2_encoding() {
+    // yjs stores a top-level Uint8Array map value as ContentBinary; yrs' own v2 encoder
+    // writes its length twice (see codec/encoder_v2.rs), which must never reach stored state.
+    let mut edge = Edge::new(91);
+    edge.set("id", &s("r"));
+    edge.set_binary("blob", &[0, 1, 255]);
+    for v1 in [true, false] {
+        let format = if v1 {
+            UpdateFormat::V1
+        } else {
+            UpdateFormat::V2
+        };
+        let update = if v1 {
+            edge.take_update(true)
+        } else {
+            edge.full_state_v2()
+        };
+        let out = ingest(None, &update, format, &limits()).unwrap();
+        assert_eq!(out.fields["blob"], Value::Bytes(vec![0, 1, 255]));
+        // Stored state and the forwarded delta decode again, in the engine and in yrs.
+        assert_eq!(
+            materialize(&out.state, &limits()).unwrap().fields,
+            out.fields
+        );
+        let peer = Edge::new(92);
+        peer.apply_v2(&out.delta);
+        assert_eq!(peer.materialize().fields, out.fields);
+        let merged = merge(&[&out.delta, &out.state], UpdateFormat::V2).unwrap();
+        assert_eq!(
+            ingest(None, &merged, UpdateFormat::V2, &limits())
+                .unwrap()
+                .fields,
+            out.fields
+        );
+        let v2 = convert_v1_to_v2(&convert_v2_to_v1(&out.state).unwrap()).unwrap();
+        assert_eq!(materialize(&v2, &limits()).unwrap().fields, out.fields);
+        let d = diff(&out.state, &[]).unwrap();
+        assert_eq!(materialize(&d, &limits()).unwrap().fields, out.fields);
+    }
+}

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { decodeBase64, decodeBase64Portable } from "./base64.js";
 
 function toBase64(bytes: Uint8Array): string {
@@ -24,5 +24,20 @@ describe("base64", () => {
 
   it.each(["A", "AB=C", "AB*D", "ABC\u00e9", "AB==="])("rejects invalid input %j", (text) => {
     expect(() => decodeBase64Portable(text)).toThrow(/invalid base64/);
+  });
+
+  it("prefers the runtime's Uint8Array.fromBase64 when it exists", () => {
+    const holder = Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array };
+    const original = holder.fromBase64;
+    const native = vi.fn(() => new Uint8Array([42]));
+    holder.fromBase64 = native;
+    try {
+      expect([...decodeBase64("AAAA")]).toEqual([42]);
+      expect(native).toHaveBeenCalledWith("AAAA");
+    } finally {
+      if (original === undefined) delete holder.fromBase64;
+      else holder.fromBase64 = original;
+    }
+    expect([...decodeBase64("AAAA")]).toEqual([0, 0, 0]);
   });
 });

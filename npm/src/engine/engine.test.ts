@@ -24,6 +24,7 @@ import {
   ingest,
   materialize,
   merge,
+  outboxTransition,
   preloadEngine,
   SERVER_CLIENT_ID,
   stateVector,
@@ -102,6 +103,11 @@ describe("ingest", () => {
       nested: { x: 1, y: [true] },
     });
     expect(result.stateVector).toEqual(Y.encodeStateVector(edge));
+    // Each byte result owns its buffer, so `.buffer` can be stored in a v.bytes() field.
+    for (const bytes of [result.state, result.stateVector, result.delta]) {
+      expect(bytes.byteOffset).toBe(0);
+      expect(bytes.buffer.byteLength).toBe(bytes.length);
+    }
     expect(fieldsOf(result.delta)).toEqual(edge.getMap("fields").toJSON());
     expect(fieldsOf(result.state)).toEqual(edge.getMap("fields").toJSON());
 
@@ -162,6 +168,7 @@ describe("ingest", () => {
     const stored = ingest(null, fullUpdate(other));
     const error2 = engineError(() => ingest(stored.state, next), "MISSING_DEPENDENCIES");
     expect(error2.stateVector).toEqual(stored.stateVector);
+    expect(error2.stateVector?.buffer.byteLength).toBe(error2.stateVector?.length);
     // The sender resends everything the returned vector lacks; then it applies.
     const resend = Y.encodeStateAsUpdateV2(edge, error2.stateVector);
     expect(ingest(stored.state, resend).fields).toEqual({ z: 1, a: 1, b: 2 });
@@ -330,5 +337,23 @@ describe("validate", () => {
     expect(error.field).toBe("title");
     const error2 = engineError(() => validate({ title: "x", count: 1.5 }, validatorJson), "VALIDATION_ERROR");
     expect(error2.field).toBe("count");
+  });
+});
+
+describe("outboxTransition", () => {
+  it("runs the state machine over JSON", () => {
+    const item = { id: "e1", status: "pending", attempts: 0, nextAttemptAt: 1000 };
+    const claimed = outboxTransition(item, { type: "claim", now: 1000, leaseToken: "w1" });
+    expect(claimed).toMatchObject({ id: "e1", status: "sending", attempts: 1, leaseToken: "w1" });
+    const sent = outboxTransition(claimed, { type: "delivered", now: 2000, leaseToken: "w1" }, { leaseMs: 5000 });
+    expect(sent).toMatchObject({ status: "sent", finishedAt: 2000 });
+  });
+
+  it("rejects malformed input and illegal steps as INVALID_ARGUMENT", () => {
+    const item = { id: "e1", status: "pending", attempts: 0, nextAttemptAt: 1000 };
+    engineError(() => outboxTransition(item, { type: "teleport", now: 1 }), "INVALID_ARGUMENT");
+    // A bigint is not JSON: refused by the wrapper before the engine sees it.
+    const wrapperSide = engineError(() => outboxTransition(item, { type: "claim", now: 1n }), "INVALID_ARGUMENT");
+    expect(wrapperSide.field).toBe("event");
   });
 });

@@ -146,7 +146,7 @@ export function frameError(frame: Frame): EngineError {
   if (frame.errorField !== undefined) {
     details.field = sectionText(frame.errorField, "ERROR_FIELD");
   }
-  if (frame.stateVector !== undefined) details.stateVector = frame.stateVector;
+  if (frame.stateVector !== undefined) details.stateVector = owned(frame.stateVector);
   if (rawCode !== "INTERNAL" && isEngineErrorCode(rawCode)) {
     return new EngineError(rawCode, message, details);
   }
@@ -174,6 +174,15 @@ const SECTION_NAMES: Readonly<Record<Section, string>> = {
   errorMessage: "ERROR_MESSAGE",
   errorField: "ERROR_FIELD",
 };
+
+/**
+ * A copy of a section with its own ArrayBuffer. Byte results leave the wrapper this way so that
+ * `result.state.buffer` is exactly the state (what a Convex `v.bytes()` field stores), not the
+ * whole result frame the view points into.
+ */
+export function owned(view: Uint8Array): Uint8Array<ArrayBuffer> {
+  return view.slice() as Uint8Array<ArrayBuffer>;
+}
 
 /** A section an ok frame must carry; its absence is an engine bug (INTERNAL). */
 export function requireSection(frame: Frame, section: Section): Uint8Array {

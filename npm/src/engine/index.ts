@@ -3,7 +3,8 @@
  *
  * Every function is synchronous, takes and returns plain values (no JS-owned Rust objects, as
  * Convex has no FinalizationRegistry), throws `EngineError` on failure and initialises the
- * engine lazily on first use. Stored state and deltas are Yjs update v2.
+ * engine lazily on first use. Stored state and deltas are Yjs update v2. Every Uint8Array
+ * returned owns its whole ArrayBuffer, so `bytes.buffer` can go straight into `v.bytes()`.
  */
 import type { Value } from "convex/values";
 import { EngineError } from "./errors.js";
@@ -11,6 +12,7 @@ import {
   decodeOkFrame,
   Flag,
   isUint8Array,
+  owned,
   requireFlags,
   requireSection,
   sectionJson,
@@ -125,9 +127,9 @@ export function ingest(
   const frame = run((e) => e.ingest(stateBytes, hasState, u, f, l));
   const flags = requireFlags(frame);
   return {
-    state: requireSection(frame, "state"),
-    stateVector: requireSection(frame, "stateVector"),
-    delta: requireSection(frame, "delta"),
+    state: owned(requireSection(frame, "state")),
+    stateVector: owned(requireSection(frame, "stateVector")),
+    delta: owned(requireSection(frame, "delta")),
     fields: fieldsFromSection(requireSection(frame, "fields")),
     deleted: (flags & Flag.DELETED) !== 0,
     changed: (flags & Flag.CHANGED) !== 0,
@@ -153,9 +155,9 @@ export function change(
   const frame = run((e) => e.change(stateBytes, hasState, oldJson, newJson, clientId, nowMs, l));
   const flags = requireFlags(frame);
   return {
-    delta: frame.delta ?? null,
-    state: requireSection(frame, "state"),
-    stateVector: requireSection(frame, "stateVector"),
+    delta: frame.delta === undefined ? null : owned(frame.delta),
+    state: owned(requireSection(frame, "state")),
+    stateVector: owned(requireSection(frame, "stateVector")),
     changedKeys: keysFromSection(requireSection(frame, "keys")),
     deleted: (flags & Flag.DELETED) !== 0,
     drifted: (flags & Flag.DRIFTED) !== 0,
@@ -166,10 +168,7 @@ export function change(
 export function diff(state: Uint8Array, stateVector: Uint8Array): Uint8Array {
   const s = bytes(state, "state");
   const sv = bytes(stateVector, "stateVector");
-  return requireSection(
-    run((e) => e.diff(s, sv)),
-    "bytes",
-  );
+  return owned(requireSection(run((e) => e.diff(s, sv)), "bytes"));
 }
 
 /** Merge updates of one format into a single update v2. */
@@ -190,10 +189,7 @@ export function merge(updates: Uint8Array[], format: UpdateFormat = 2): Uint8Arr
     packed.set(u, offset + 4);
     offset += 4 + u.length;
   }
-  return requireSection(
-    run((e) => e.merge(packed, f)),
-    "bytes",
-  );
+  return owned(requireSection(run((e) => e.merge(packed, f)), "bytes"));
 }
 
 /** The fields and tombstone of a stored state (v2). */
@@ -211,28 +207,19 @@ export function materialize(state: Uint8Array, limits?: Partial<EngineLimits>): 
 export function stateVector(update: Uint8Array, format: UpdateFormat = 2): Uint8Array {
   const u = bytes(update, "update");
   const f = formatArg(format, "format");
-  return requireSection(
-    run((e) => e.state_vector(u, f)),
-    "stateVector",
-  );
+  return owned(requireSection(run((e) => e.state_vector(u, f)), "stateVector"));
 }
 
 /** Re-encode an update v1 as v2. */
 export function convertV1ToV2(update: Uint8Array): Uint8Array {
   const u = bytes(update, "update");
-  return requireSection(
-    run((e) => e.convert(u, 1)),
-    "bytes",
-  );
+  return owned(requireSection(run((e) => e.convert(u, 1)), "bytes"));
 }
 
 /** Re-encode an update v2 as v1. */
 export function convertV2ToV1(update: Uint8Array): Uint8Array {
   const u = bytes(update, "update");
-  return requireSection(
-    run((e) => e.convert(u, 2)),
-    "bytes",
-  );
+  return owned(requireSection(run((e) => e.convert(u, 2)), "bytes"));
 }
 
 function validatorJsonOf(validator: unknown): unknown {
@@ -260,22 +247,20 @@ export function validate(fields: Fields, validatorJson: unknown): void {
 /** Loose JSON object shape for the outbox state machine (the Rust side defines it). */
 export type OutboxJson = Record<string, unknown>;
 
-/** The next state of an outbox item after `event`, under `policy`. */
+/**
+ * One step of the outbox delivery state machine: the next state of `item` after `event`, under
+ * `policy` (`{}` for the defaults). An illegal transition or malformed input is
+ * EngineError INVALID_ARGUMENT.
+ */
 export function outboxTransition(
   item: OutboxJson,
   event: OutboxJson,
-  policy: OutboxJson,
+  policy: OutboxJson = {},
 ): OutboxJson {
   const i = plainJson(item, "item");
   const ev = plainJson(event, "event");
   const p = plainJson(policy, "policy");
-  const json = sectionJson(
-    requireSection(
-      run((e) => e.outbox_transition(i, ev, p)),
-      "json",
-    ),
-    "JSON",
-  );
+  const json = sectionJson(requireSection(run((e) => e.outbox_transition(i, ev, p)), "json"), "JSON");
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new EngineError("INTERNAL", "engine outbox_transition did not return a JSON object");
   }

@@ -23,7 +23,10 @@ export type RawEngine = typeof glue;
 export interface EngineStats {
   /** Size of the embedded WebAssembly module, in bytes. */
   wasmBytes: number;
-  /** Time the last initialisation took (base64 decode + compile + instantiate), in ms. */
+  /**
+   * Cold-start cost in ms: base64 decode + compile + instantiate on first use (0 until then).
+   * Re-instantiation after a trap reuses the compiled module and is not counted here.
+   */
   initMs: number;
   /** Whether an instance is ready. */
   initialized: boolean;
@@ -59,7 +62,7 @@ function initialise(): void {
     });
   }
   instantiations++;
-  initMs = now() - started;
+  if (state === "cold") initMs = now() - started;
   state = "ready";
 }
 

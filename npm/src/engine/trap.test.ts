@@ -18,6 +18,8 @@ describe("traps", () => {
 
     const first = ingest(null, update);
     expect(engineStats().instantiations).toBe(1);
+    const coldInitMs = engineStats().initMs;
+    expect(coldInitMs).toBeGreaterThan(0);
 
     vi.mocked(glue.ingest).mockImplementationOnce(() => {
       throw new WebAssembly.RuntimeError("unreachable");
@@ -38,7 +40,7 @@ describe("traps", () => {
     // Next call: a fresh instance of the same compiled module, with working memory.
     const again = ingest(first.state, update);
     expect(glue.__wbg_reset_state).toHaveBeenCalledTimes(1);
-    expect(engineStats()).toMatchObject({ initialized: true, instantiations: 2 });
+    expect(engineStats()).toMatchObject({ initialized: true, instantiations: 2, initMs: coldInitMs });
     expect(again.changed).toBe(false);
     expect(again.fields).toEqual({ a: 1 });
   });

@@ -2,8 +2,9 @@
 //! holds only the changed keys.
 
 use yrs::updates::encoder::Encode;
-use yrs::{Any, Map, ReadTxn, StateVector, Transact, WriteTxn};
+use yrs::{Any, Map, ReadTxn, Transact, WriteTxn};
 
+use super::encoder_v2::{state_v2, txn_update_v2};
 use super::row_doc::{load_state, read_row, FIELDS_ROOT, META_ROOT};
 use crate::error::EngineError;
 use crate::limits::Limits;
@@ -116,11 +117,11 @@ pub fn change(
     };
 
     let changed = !txn.delete_set().is_empty() || txn.state_vector() != *txn.before_state();
-    let delta = changed.then(|| txn.encode_update_v2());
+    let delta = changed.then(|| txn_update_v2(&txn));
     drop(txn);
 
     let txn = doc.transact();
-    let new_state = txn.encode_state_as_update_v2(&StateVector::default());
+    let new_state = state_v2(&txn);
     if new_state.len() > limits.max_state_bytes {
         return Err(EngineError::too_large(format!(
             "state would grow to {} bytes, the limit is {}",

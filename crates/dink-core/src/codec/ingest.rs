@@ -3,6 +3,7 @@
 use yrs::updates::encoder::Encode;
 use yrs::{ClientID, ReadTxn, StateVector, Transact, Update};
 
+use super::encoder_v2::{state_v2, txn_update_v2};
 use super::row_doc::{decode_update, load_state, read_row};
 use super::UpdateFormat;
 use crate::error::{EngineError, ErrorCode};
@@ -110,7 +111,7 @@ pub fn ingest(
         return Ok(IngestOutcome {
             state: match state {
                 Some(bytes) => bytes.to_vec(),
-                None => txn.encode_state_as_update_v2(&StateVector::default()),
+                None => state_v2(&txn),
             },
             state_vector: before.encode_v1(),
             fields: row.fields,
@@ -120,14 +121,14 @@ pub fn ingest(
         });
     }
 
-    let delta = txn.encode_update_v2();
+    let delta = txn_update_v2(&txn);
     // Committing runs garbage collection: overwritten values become GC ranges, which is what
     // keeps the stored state from growing with the number of edits.
     drop(txn);
 
     let txn = doc.transact();
     let row = read_row(&txn, limits)?;
-    let new_state = txn.encode_state_as_update_v2(&StateVector::default());
+    let new_state = state_v2(&txn);
     if new_state.len() > limits.max_state_bytes {
         return Err(EngineError::too_large(format!(
             "state would grow to {} bytes, the limit is {}",

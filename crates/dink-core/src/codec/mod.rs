@@ -7,6 +7,7 @@
 //! State vectors always use the standard (v1) encoding, which yjs uses for both formats.
 
 mod change;
+mod encoder_v2;
 mod ingest;
 mod ops;
 mod row_doc;

@@ -4,9 +4,13 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::StateVector;
 
-use super::row_doc::decode_update;
+use yrs::Transact;
+
+use super::encoder_v2::{diff_v2, encode_v2};
+use super::row_doc::{decode_update, load_state};
 use super::UpdateFormat;
 use crate::error::EngineError;
+use crate::limits::Limits;
 
 fn decode_state_vector(bytes: &[u8]) -> Result<StateVector, EngineError> {
     StateVector::decode_v1(bytes)
@@ -21,10 +25,18 @@ pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineE
     } else {
         decode_state_vector(remote_state_vector)?
     };
-    // yrs' byte-level diff reads the state vector in its own v2 form; re-encode the standard
-    // form the wire uses (yjs encodes state vectors the same way for both update formats).
-    yrs::diff_updates_v2(state, &sv.encode_v2())
-        .map_err(|e| EngineError::invalid_delta(format!("state is not a Yjs update v2: {e}")))
+    // Through a document rather than yrs' byte-level diff, whose v2 output goes through the
+    // encoder path that corrupts binary content (see encoder_v2.rs).
+    let doc = load_state(
+        Some(state),
+        1,
+        &Limits {
+            max_state_bytes: usize::MAX,
+            ..Limits::default()
+        },
+    )?;
+    let txn = doc.transact();
+    Ok(diff_v2(&txn, &sv))
 }
 
 /// Merges updates of one format into a single v2 update without loading a document.
@@ -41,7 +53,7 @@ pub fn merge(updates: &[&[u8]], format: UpdateFormat) -> Result<Vec<u8>, EngineE
             .map_err(|e| EngineError::invalid_delta(format!("update {i}: {}", e.message)))?;
         decoded.push(update);
     }
-    Ok(yrs::Update::merge_updates(decoded).encode_v2())
+    Ok(encode_v2(&yrs::Update::merge_updates(decoded)))
 }
 
 /// The state vector (standard encoding) of an update.
@@ -51,7 +63,7 @@ pub fn state_vector(update: &[u8], format: UpdateFormat) -> Result<Vec<u8>, Engi
 
 /// Re-encodes a v1 update as v2.
 pub fn convert_v1_to_v2(update: &[u8]) -> Result<Vec<u8>, EngineError> {
-    Ok(decode_update(update, UpdateFormat::V1)?.encode_v2())
+    Ok(encode_v2(&decode_update(update, UpdateFormat::V1)?))
 }
 
 /// Re-encodes a v2 update as v1.

@@ -95,9 +95,11 @@ fn out_to_value<T: ReadTxn>(txn: &T, out: Out, key: &str) -> Result<Option<Value
         Out::YMap(map) => any_to_value(&map.to_json(txn), key),
         Out::YArray(array) => any_to_value(&array.to_json(txn), key),
         Out::UndefinedRef(_) => Ok(None),
-        other => Err(field_error(
+        // Subdocuments (and anything newer) have no Convex counterpart. Naming the type via
+        // Debug would pull yrs' whole Display machinery into the wasm module.
+        _ => Err(field_error(
             ErrorCode::InvalidDelta,
-            format!("field holds an unsupported shared type ({other:?})"),
+            "field holds an unsupported shared type (a subdocument)".to_string(),
             key,
         )),
     }

@@ -149,9 +149,10 @@ pub fn value_to_convex_json(value: &Value, out: &mut String) {
         Value::Boolean(false) => out.push_str("false"),
         Value::Float64(f) => {
             if f.is_finite() && !(*f == 0.0 && f.is_sign_negative()) {
-                // `{:?}` prints the shortest text that parses back to the same f64 and is
-                // valid JSON for finite values (e.g. `1.0`, `1e21`, `1.5e-7`).
-                let _ = write!(out, "{f:?}");
+                // ryu prints the shortest text that parses back to the same f64, valid JSON
+                // for finite values (`1.0`, `1e21`, `1.5e-7`). It is already in the module
+                // through serde_json, unlike core's float formatting.
+                out.push_str(ryu::Buffer::new().format_finite(*f));
             } else {
                 write_tagged(out, "$float", &f.to_le_bytes());
             }

@@ -49,19 +49,24 @@ impl Edge {
     /// Everything written since the last call, as a v2 (or v1) update.
     pub fn take_update(&mut self, v1: bool) -> Vec<u8> {
         let txn = self.doc.transact();
+        // v2 goes through the engine's converter: yrs' own v2 encoder mangles binary content
+        // (see src/codec/encoder_v2.rs), and an edge running yjs writes correct v2.
+        let v1_update = txn.encode_state_as_update_v1(&self.synced);
         let update = if v1 {
-            txn.encode_state_as_update_v1(&self.synced)
+            v1_update
         } else {
-            txn.encode_state_as_update_v2(&self.synced)
+            dink_core::convert_v1_to_v2(&v1_update).expect("v1 converts")
         };
         self.synced = txn.state_vector();
         update
     }
 
     pub fn full_state_v2(&self) -> Vec<u8> {
-        self.doc
+        let v1 = self
+            .doc
             .transact()
-            .encode_state_as_update_v2(&StateVector::default())
+            .encode_state_as_update_v1(&StateVector::default());
+        dink_core::convert_v1_to_v2(&v1).expect("v1 converts")
     }
 
     pub fn apply_v2(&self, update: &[u8]) {
@@ -91,4 +96,29 @@ pub fn fields(pairs: &[(&str, Value)]) -> Fields {
 
 pub fn s(text: &str) -> Value {
     Value::String(text.to_string())
+}
+
+/// A map value stored the way yjs stores a top-level `Uint8Array`: as `ContentBinary`, not
+/// as an `Any` buffer.
+pub struct BinaryContent(pub Vec<u8>);
+
+impl yrs::block::Prelim for BinaryContent {
+    type Return = yrs::block::Unused;
+
+    fn into_content(
+        self,
+        _txn: &mut yrs::TransactionMut,
+    ) -> (yrs::block::ItemContent, Option<Self>) {
+        (yrs::block::ItemContent::Binary(self.0), None)
+    }
+
+    fn integrate(self, _txn: &mut yrs::TransactionMut, _inner_ref: yrs::branch::BranchPtr) {}
+}
+
+impl Edge {
+    pub fn set_binary(&self, key: &str, bytes: &[u8]) {
+        let mut txn = self.doc.transact_mut();
+        let fields = txn.get_or_insert_map("fields");
+        fields.insert(&mut txn, key, BinaryContent(bytes.to_vec()));
+    }
 }

@@ -1,0 +1,108 @@
+//! A v2 update encoder that writes binary content correctly.
+//!
+//! yrs 0.27.4's `EncoderV2::write_all` length-prefixes the bytes it is given, so every caller
+//! that writes a length itself and then the raw bytes (`write_buf`, used for `ContentBinary`,
+//! which is how yjs stores a top-level `Uint8Array` map value) gets the length twice: the
+//! resulting update cannot be decoded by yjs or yrs. This wrapper delegates everything to
+//! yrs' encoder except the raw byte path, which it appends byte by byte to the same buffer.
+//! Every v2 encoding in the engine goes through [`encode_v2`] / [`FixedEncoderV2`].
+
+use yrs::block::ClientID;
+use yrs::encoding::write::Write;
+use yrs::updates::encoder::{Encode, Encoder, EncoderV2};
+use yrs::{Any, ID};
+
+pub(crate) struct FixedEncoderV2(EncoderV2);
+
+impl FixedEncoderV2 {
+    pub(crate) fn new() -> Self {
+        FixedEncoderV2(EncoderV2::new())
+    }
+}
+
+impl Write for FixedEncoderV2 {
+    fn write_all(&mut self, buf: &[u8]) {
+        for &byte in buf {
+            self.0.write_u8(byte);
+        }
+    }
+
+    fn write_u8(&mut self, value: u8) {
+        self.0.write_u8(value)
+    }
+
+    fn write_string(&mut self, str: &str) {
+        self.0.write_string(str)
+    }
+}
+
+impl Encoder for FixedEncoderV2 {
+    fn to_vec(self) -> Vec<u8> {
+        self.0.to_vec()
+    }
+    fn reset_ds_cur_val(&mut self) {
+        self.0.reset_ds_cur_val()
+    }
+    fn write_ds_clock(&mut self, clock: u32) {
+        self.0.write_ds_clock(clock)
+    }
+    fn write_ds_len(&mut self, len: u32) {
+        self.0.write_ds_len(len)
+    }
+    fn write_left_id(&mut self, id: &ID) {
+        self.0.write_left_id(id)
+    }
+    fn write_right_id(&mut self, id: &ID) {
+        self.0.write_right_id(id)
+    }
+    fn write_client(&mut self, client: ClientID) {
+        self.0.write_client(client)
+    }
+    fn write_info(&mut self, info: u8) {
+        self.0.write_info(info)
+    }
+    fn write_parent_info(&mut self, is_y_key: bool) {
+        self.0.write_parent_info(is_y_key)
+    }
+    fn write_type_ref(&mut self, info: u8) {
+        self.0.write_type_ref(info)
+    }
+    fn write_len(&mut self, len: u32) {
+        self.0.write_len(len)
+    }
+    fn write_any(&mut self, any: &Any) {
+        self.0.write_any(any)
+    }
+    fn write_json(&mut self, any: &Any) {
+        self.0.write_json(any)
+    }
+    fn write_key(&mut self, string: &str) {
+        self.0.write_key(string)
+    }
+}
+
+/// Encodes anything yrs can encode (an `Update`, a state) as a correct v2 update.
+pub(crate) fn encode_v2<T: Encode>(value: &T) -> Vec<u8> {
+    let mut encoder = FixedEncoderV2::new();
+    value.encode(&mut encoder);
+    encoder.to_vec()
+}
+
+/// The whole document as a v2 update (what the engine stores).
+pub(crate) fn state_v2<T: yrs::ReadTxn>(txn: &T) -> Vec<u8> {
+    diff_v2(txn, &yrs::StateVector::default())
+}
+
+/// Everything in the document a peer with `sv` lacks, as a v2 update.
+pub(crate) fn diff_v2<T: yrs::ReadTxn>(txn: &T, sv: &yrs::StateVector) -> Vec<u8> {
+    let mut encoder = FixedEncoderV2::new();
+    txn.encode_state_as_update(sv, &mut encoder);
+    encoder.to_vec()
+}
+
+/// What a transaction inserted and deleted, as a v2 update.
+pub(crate) fn txn_update_v2(txn: &yrs::TransactionMut) -> Vec<u8> {
+    let mut encoder = FixedEncoderV2::new();
+    txn.encode_update(&mut encoder);
+    encoder.to_vec()
+}
