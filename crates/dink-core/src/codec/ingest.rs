@@ -1,7 +1,7 @@
 //! Ingest: merge an untrusted update from an edge into a row's stored state.
 
 use yrs::updates::encoder::Encode;
-use yrs::{ClientID, ReadTxn, StateVector, Transact, Update};
+use yrs::{ReadTxn, StateVector, Transact, Update};
 
 use super::encoder_v2::{state_v2, txn_update_v2};
 use super::row_doc::{decode_update, load_state, read_row};
@@ -38,13 +38,23 @@ fn pending_units(pending: &Update) -> u64 {
         .sum()
 }
 
-/// The end of the clock range each client's structs in `update` reach (skips excluded).
-fn clock_reach(update: &Update) -> Vec<(ClientID, u32)> {
-    update
-        .insertions(true)
-        .iter()
-        .filter_map(|(client, ranges)| ranges.iter().map(|r| r.end).max().map(|end| (*client, end)))
-        .collect()
+/// Whether `update` carries structs of some client beyond a gap in what `known` holds: a
+/// struct whose predecessors from the same client are missing.
+///
+/// yjs parks such structs as pending; yrs integrates them behind a "skip" hole, and its code
+/// that later fills such holes can panic. Checking before applying keeps holes out of the
+/// document entirely, so the update is refused with MISSING_DEPENDENCIES instead.
+fn skips_ahead(update: &Update, known: &StateVector) -> bool {
+    update.insertions(true).iter().any(|(client, ranges)| {
+        let mut reached = known.get(client);
+        let mut sorted: Vec<_> = ranges.iter().collect();
+        sorted.sort_by_key(|r| r.start);
+        sorted.into_iter().any(|range| {
+            let gap = range.start > reached;
+            reached = reached.max(range.end);
+            gap
+        })
+    })
 }
 
 /// Ingests `update` (of `format`) into `state` (v2, or `None` for a row the server has never
@@ -73,17 +83,12 @@ pub fn ingest(
 
     let mut txn = doc.transact_mut();
     let before: StateVector = txn.state_vector();
-    let reaches = clock_reach(&decoded);
-    txn.apply_update(decoded)
-        .map_err(|e| EngineError::invalid_delta(format!("update cannot be applied: {e}")))?;
-
-    // yrs integrates a struct whose predecessors from the same client are missing by leaving a
-    // hole before it; yjs would park it as pending. A hole must never reach stored state (yjs
-    // peers would treat the row as incomplete), so any client whose clock did not reach the
-    // end of what the update carries counts as a missing dependency, like parked structs do.
-    let after = txn.state_vector();
-    let has_hole = reaches.iter().any(|(client, end)| after.get(client) < *end);
-    if has_hole || txn.has_missing_updates() {
+    let gap = skips_ahead(&decoded, &before);
+    if !gap {
+        txn.apply_update(decoded)
+            .map_err(|e| EngineError::invalid_delta(format!("update cannot be applied: {e}")))?;
+    }
+    if gap || txn.has_missing_updates() {
         let units = txn
             .store()
             .pending_update()
@@ -103,7 +108,7 @@ pub fn ingest(
         return Err(err);
     }
 
-    let changed = after != before || !txn.delete_set().is_empty();
+    let changed = txn.state_vector() != before || !txn.delete_set().is_empty();
     if !changed {
         drop(txn);
         let txn = doc.transact();

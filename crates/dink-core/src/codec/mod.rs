@@ -10,6 +10,7 @@ mod change;
 mod encoder_v2;
 mod ingest;
 mod ops;
+mod prescan;
 mod row_doc;
 
 pub use change::{change, ChangeOutcome};

@@ -49,8 +49,10 @@ pub fn merge(updates: &[&[u8]], format: UpdateFormat) -> Result<Vec<u8>, EngineE
     // Decoding every input first turns a bad one into INVALID_DELTA naming its position.
     let mut decoded = Vec::with_capacity(updates.len());
     for (i, bytes) in updates.iter().enumerate() {
-        let update = decode_update(bytes, format)
-            .map_err(|e| EngineError::invalid_delta(format!("update {i}: {}", e.message)))?;
+        let update = decode_update(bytes, format).map_err(|mut e| {
+            e.message = format!("update {i}: {}", e.message);
+            e
+        })?;
         decoded.push(update);
     }
     Ok(encode_v2(&yrs::Update::merge_updates(decoded)))

@@ -22,11 +22,12 @@
 use super::UpdateFormat;
 use crate::error::EngineError;
 
-/// Most structs (plus legacy JSON elements) one scan walks before refusing the update. In v2 a
+/// Most structs one scan walks before refusing the update. In v2 a
 /// run-length encoded column can describe billions of structs in a few bytes, and yrs reserves
 /// memory for the declared count before decoding, so the count needs a ceiling independent of
 /// the input size; this one keeps the scan in the tens of milliseconds. Callers with a tighter
 /// budget pass it to [`check_update_shape_bounded`] or check [`ShapeSummary::structs`].
+#[cfg(test)]
 pub(crate) const MAX_SCANNED_STRUCTS: u64 = 1 << 22;
 
 /// What a successful scan saw.
@@ -42,8 +43,6 @@ pub(crate) struct ShapeSummary {
     /// Top-level values checked for depth: `ContentAny` elements, embed and format values,
     /// sub-document options.
     pub any_values: u64,
-    /// Elements of legacy `ContentJSON` items (yrs reads one more than the declared count).
-    pub json_strings: u64,
     /// Ranges in the delete set.
     pub delete_ranges: u64,
     /// Deepest nesting of arrays and objects seen in any value (scalars 0, each level +1).
@@ -55,7 +54,8 @@ pub(crate) struct ShapeSummary {
 /// Checks that `bytes` is a well-formed Yjs update of `format` whose values nest at most
 /// `max_any_depth` levels, without recursion. Errors: TOO_LARGE when a value nests deeper (or
 /// the update declares more than [`MAX_SCANNED_STRUCTS`] structs), INVALID_DELTA when the bytes
-/// are truncated or malformed.
+/// are truncated or malformed. (The engine itself calls [`check_update_shape_bounded`].)
+#[cfg(test)]
 pub(crate) fn check_update_shape(
     bytes: &[u8],
     format: UpdateFormat,
@@ -64,7 +64,7 @@ pub(crate) fn check_update_shape(
     check_update_shape_bounded(bytes, format, max_any_depth, MAX_SCANNED_STRUCTS)
 }
 
-/// [`check_update_shape`] with an explicit ceiling on structs plus legacy JSON elements.
+/// Checks the update's shape (see `check_update_shape`) with an explicit ceiling on structs.
 pub(crate) fn check_update_shape_bounded(
     bytes: &[u8],
     format: UpdateFormat,
@@ -120,7 +120,7 @@ impl Fail {
                 "update nests a value deeper than the depth limit of {max_depth} levels"
             )),
             Fail::TooManyStructs => EngineError::too_large(format!(
-                "update declares more than {max_structs} structs, the limit is {max_structs}"
+                "update declares more structs than the limit of {max_structs}"
             )),
         }
     }
@@ -401,7 +401,7 @@ impl<'a> Source<'a> for V1Source<'a> {
     }
 
     fn client(&mut self) -> Scan<u64> {
-        self.rest.var_u64()
+        client_id(self.rest.var_u64()?)
     }
 
     fn info(&mut self) -> Scan<u8> {
@@ -409,7 +409,7 @@ impl<'a> Source<'a> for V1Source<'a> {
     }
 
     fn left_id(&mut self) -> Scan<()> {
-        self.rest.var_u64()?;
+        client_id(self.rest.var_u64()?)?;
         self.rest.var_u32()?;
         Ok(())
     }
@@ -683,7 +683,7 @@ impl<'a> Source<'a> for V2Source<'a> {
     }
 
     fn client(&mut self) -> Scan<u64> {
-        self.client.read()
+        client_id(self.client.read()?)
     }
 
     fn info(&mut self) -> Scan<u8> {
@@ -691,13 +691,13 @@ impl<'a> Source<'a> for V2Source<'a> {
     }
 
     fn left_id(&mut self) -> Scan<()> {
-        self.client.read()?;
+        client_id(self.client.read()?)?;
         self.left_clock.read()?;
         Ok(())
     }
 
     fn right_id(&mut self) -> Scan<()> {
-        self.client.read()?;
+        client_id(self.client.read()?)?;
         self.right_clock.read()?;
         Ok(())
     }
@@ -764,8 +764,7 @@ impl<'a> Source<'a> for V2Source<'a> {
 fn charge(summary: &ShapeSummary, extra: u64, max_structs: u64) -> Scan<()> {
     let total = summary
         .structs
-        .checked_add(summary.json_strings)
-        .and_then(|n| n.checked_add(extra))
+        .checked_add(extra)
         .ok_or(Fail::TooManyStructs)?;
     if total > max_structs {
         return Err(Fail::TooManyStructs);
@@ -788,9 +787,14 @@ fn scan<'a, S: Source<'a>>(
         ));
     }
     summary.clients = u64::from(clients);
+    // yrs keys client sections by id, so a repeated id would splice two runs of clocks into
+    // one list (overlapping or out of order), which its block store cannot integrate.
+    let mut seen_clients = std::collections::BTreeSet::new();
     for _ in 0..clients {
         let structs = source.rest().var_u32()?;
-        source.client()?;
+        if !seen_clients.insert(source.client()?) {
+            return Err(Fail::Malformed("update repeats a client section"));
+        }
         let mut clock = source.rest().var_u32()?;
         if S::COUNTS_COST_BYTES && structs as usize > source.rest().remaining() {
             return Err(Fail::Malformed(
@@ -808,9 +812,14 @@ fn scan<'a, S: Source<'a>>(
                 10 => source.rest().var_u32()?,
                 info => {
                     summary.items += 1;
-                    item(source, info, values, max_structs, summary)?
+                    item(source, info, values)?
                 }
             };
+            // No encoder writes an empty struct, and yrs integrates one at a clock it never
+            // advances past, leaving a state it cannot decode again.
+            if len == 0 {
+                return Err(Fail::Malformed("struct has zero length"));
+            }
             // yrs adds struct lengths to a u32 clock.
             clock = clock
                 .checked_add(len)
@@ -827,7 +836,7 @@ fn scan<'a, S: Source<'a>>(
     }
     for _ in 0..clients {
         source.reset_ds();
-        source.rest().var_u64()?;
+        client_id(source.rest().var_u64()?)?;
         let ranges = source.rest().var_u32()?;
         if ranges as usize > source.rest().remaining() / 2 {
             return Err(Fail::Malformed(
@@ -847,14 +856,17 @@ fn scan<'a, S: Source<'a>>(
     Ok(())
 }
 
+/// Yjs client ids are at most 53 bits (a JavaScript number); yrs asserts this when it builds
+/// an id and silently truncates in release builds.
+fn client_id(id: u64) -> Scan<u64> {
+    if id >= 1 << 53 {
+        return Err(Fail::Malformed("client id exceeds 53 bits"));
+    }
+    Ok(id)
+}
+
 /// One item (yrs `Update::decode_block` and `ItemContent::decode`). Returns its clock length.
-fn item<'a, S: Source<'a>>(
-    source: &mut S,
-    info: u8,
-    values: &mut ValueScanner,
-    max_structs: u64,
-    summary: &mut ShapeSummary,
-) -> Scan<u32> {
+fn item<'a, S: Source<'a>>(source: &mut S, info: u8, values: &mut ValueScanner) -> Scan<u32> {
     // yrs matches GC and Skip on the whole byte and content on the low four bits; yjs uses the
     // low five. Accept only content refs 1..=9 with bit 4 clear, where all readers agree (yrs
     // alone would read bit 4 as unset; no encoder sets it).
@@ -886,24 +898,12 @@ fn item<'a, S: Source<'a>>(
     let len = match content {
         // Deleted
         1 => source.len()?,
-        // JSON (legacy): yrs reads the declared count plus one string, and casts it to i32.
+        // JSON (legacy, content ref 2): yjs has not written it since v13, and yrs decodes one
+        // more string than it encodes, so a state holding it cannot be read back. Refused.
         2 => {
-            let declared = source.len()?;
-            if declared >= i32::MAX as u32 {
-                return Err(Fail::Malformed("JSON content declares too many elements"));
-            }
-            let count = declared + 1;
-            if S::COUNTS_COST_BYTES && count as usize > source.rest().remaining() {
-                return Err(Fail::Malformed(
-                    "JSON content declares more elements than it holds",
-                ));
-            }
-            charge(summary, u64::from(count), max_structs)?;
-            summary.json_strings += u64::from(count);
-            for _ in 0..count {
-                source.string()?;
-            }
-            count
+            return Err(Fail::Malformed(
+                "legacy JSON content (ref 2) is not supported",
+            ))
         }
         // Binary
         3 => {
@@ -1830,23 +1830,15 @@ mod tests {
     }
 
     #[test]
-    fn legacy_json_content_reads_one_more_element_like_yrs() {
-        // ContentJSON declaring 2 elements: yrs reads 3 strings (here: empty ones).
+    fn legacy_json_content_is_refused() {
+        // ContentJSON declaring 2 elements: yrs would read 3 strings but write 2, so a state
+        // holding it could never be decoded again.
         let strings = string_column("fields", &[(6, 1), (0, 3)]);
         let bytes = v2_item(2, &strings, &uint_rle(&[(2, 1)]), &[]);
-        let summary = check_update_shape(&bytes, UpdateFormat::V2, DEPTH).expect("valid");
-        assert_eq!(summary.json_strings, 3);
-        let update = decode_yrs(&bytes, UpdateFormat::V2).expect("yrs agrees");
-        assert_eq!(clock_of(&update, 5), 3);
-        // Two billion empty strings from one run: refused as too large, not walked.
-        let strings = string_column("fields", &[(6, 1), (0, 1 << 31)]);
-        let bomb = v2_item(2, &strings, &uint_rle(&[((1 << 31) - 2, 1)]), &[]);
-        let started = Instant::now();
         assert_eq!(
-            code(&check_update_shape(&bomb, UpdateFormat::V2, DEPTH)),
-            Some(ErrorCode::TooLarge)
+            code(&check_update_shape(&bytes, UpdateFormat::V2, DEPTH)),
+            Some(ErrorCode::InvalidDelta)
         );
-        assert!(started.elapsed() < Duration::from_secs(1));
     }
 
     fn v1_any_item(value: &[u8]) -> Vec<u8> {

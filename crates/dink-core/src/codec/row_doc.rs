@@ -7,13 +7,20 @@ use yrs::{Any, Doc, GetString, Map, Options, Out, ReadTxn, Transact, Update};
 use super::UpdateFormat;
 use crate::error::{EngineError, ErrorCode};
 use crate::limits::Limits;
-use crate::value::{any_to_value, check_fields, Fields, Value};
+use crate::value::{any_to_value, check_fields, within, Fields, Value};
 
 /// Root map holding the user fields.
 pub const FIELDS_ROOT: &str = "fields";
 /// Root map holding the tombstone.
 pub const META_ROOT: &str = "_meta";
 const DELETED_KEY: &str = "_deleted";
+
+/// Deepest value nesting the pre-scan lets through to yrs: deep enough for every row Convex
+/// accepts (16 levels), shallow enough that yrs' recursive decoder cannot exhaust the stack.
+const SCAN_MAX_ANY_DEPTH: usize = 64;
+/// Most structs one update or state may declare. yrs reserves memory for the declared count
+/// before decoding; a 1 MiB state of heavily interleaved edits holds about 200k structs.
+const SCAN_MAX_STRUCTS: u64 = 1 << 18;
 
 /// A row as the CRDT sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +43,14 @@ pub(crate) fn decode_update(bytes: &[u8], format: UpdateFormat) -> Result<Update
     if bytes.is_empty() {
         return Err(EngineError::invalid_delta("update is empty"));
     }
+    // yrs' decoder recurses on nested values and panics on some malformed inputs (see
+    // prescan.rs); an iterative skim of the whole update refuses those before yrs sees them.
+    super::prescan::check_update_shape_bounded(
+        bytes,
+        format,
+        SCAN_MAX_ANY_DEPTH,
+        SCAN_MAX_STRUCTS,
+    )?;
     let decoded = match format {
         UpdateFormat::V1 => Update::decode_v1(bytes),
         UpdateFormat::V2 => Update::decode_v2(bytes),
@@ -87,13 +102,13 @@ fn field_error(code: ErrorCode, message: String, field: &str) -> EngineError {
 /// (written by other Yjs apps, e.g. rich text) are read as their JSON view.
 fn out_to_value<T: ReadTxn>(txn: &T, out: Out, key: &str) -> Result<Option<Value>, EngineError> {
     match out {
-        Out::Any(any) => any_to_value(&any, key),
+        Out::Any(any) => any_to_value(&any).map_err(within(key.to_string())),
         Out::YText(text) => Ok(Some(Value::String(text.get_string(txn)))),
         Out::YXmlText(text) => Ok(Some(Value::String(text.get_string(txn)))),
         Out::YXmlFragment(xml) => Ok(Some(Value::String(xml.get_string(txn)))),
         Out::YXmlElement(xml) => Ok(Some(Value::String(xml.get_string(txn)))),
-        Out::YMap(map) => any_to_value(&map.to_json(txn), key),
-        Out::YArray(array) => any_to_value(&array.to_json(txn), key),
+        Out::YMap(map) => any_to_value(&map.to_json(txn)).map_err(within(key.to_string())),
+        Out::YArray(array) => any_to_value(&array.to_json(txn)).map_err(within(key.to_string())),
         Out::UndefinedRef(_) => Ok(None),
         // Subdocuments (and anything newer) have no Convex counterpart. Naming the type via
         // Debug would pull yrs' whole Display machinery into the wasm module.

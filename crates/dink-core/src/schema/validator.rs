@@ -104,7 +104,7 @@ fn parse(json: &Json, location: &str, depth: usize) -> Result<Validator, EngineE
         "any" => Validator::Any,
         "literal" => {
             let raw = member(map, "value", location)?;
-            let value = value_from_convex_json(raw, "")
+            let value = value_from_convex_json(raw.clone())
                 .map_err(|e| malformed(&child("value"), e.message))?;
             match value {
                 Value::String(_) | Value::Float64(_) | Value::Int64(_) | Value::Boolean(_) => {

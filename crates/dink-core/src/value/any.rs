@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use yrs::Any;
 
-use super::Value;
+use super::{within, Value};
 use crate::error::EngineError;
 
 pub fn value_to_any(value: &Value) -> Any {
@@ -35,12 +35,12 @@ pub fn value_to_any(value: &Value) -> Any {
     }
 }
 
-/// Converts a CRDT value to a Convex value. `path` names the field for error messages.
+/// Converts a CRDT value to a Convex value. An error's `field` is the path inside the value.
 ///
 /// `undefined` has no Convex counterpart: inside an object the key is dropped (Convex's
 /// optional field), inside an array it becomes `null` (what `JSON.stringify` does), and as a
 /// whole field it is reported as `None` so the caller omits the field.
-pub fn any_to_value(any: &Any, path: &str) -> Result<Option<Value>, EngineError> {
+pub fn any_to_value(any: &Any) -> Result<Option<Value>, EngineError> {
     Ok(Some(match any {
         Any::Undefined => return Ok(None),
         Any::Null => Value::Null,
@@ -52,7 +52,7 @@ pub fn any_to_value(any: &Any, path: &str) -> Result<Option<Value>, EngineError>
         Any::Array(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                let child = any_to_value(item, &format!("{path}[{i}]"))?;
+                let child = any_to_value(item).map_err(within(format!("[{i}]")))?;
                 out.push(child.unwrap_or(Value::Null));
             }
             Value::Array(out)
@@ -64,9 +64,9 @@ pub fn any_to_value(any: &Any, path: &str) -> Result<Option<Value>, EngineError>
                     return Err(EngineError::invalid_delta(format!(
                         "object key {k:?} starts with '$', which Convex reserves"
                     ))
-                    .with_field(format!("{path}.{k}")));
+                    .with_field(k.clone()));
                 }
-                if let Some(child) = any_to_value(v, &format!("{path}.{k}"))? {
+                if let Some(child) = any_to_value(v).map_err(within(k.clone()))? {
                     out.insert(k.clone(), child);
                 }
             }

@@ -12,51 +12,40 @@ use std::fmt::Write as _;
 use serde_json::Value as Json;
 
 use super::base64;
-use super::{Fields, Value};
+use super::{within, Fields, Value};
 use crate::error::EngineError;
 
-fn bad(message: impl Into<String>, path: &str) -> EngineError {
-    let err = EngineError::invalid_argument(message);
-    if path.is_empty() {
-        err
-    } else {
-        err.with_field(path.to_string())
-    }
+fn bad(message: impl Into<String>) -> EngineError {
+    EngineError::invalid_argument(message)
 }
 
-fn eight_bytes(text: &Json, what: &str, path: &str) -> Result<[u8; 8], EngineError> {
+fn eight_bytes(text: &Json, what: &str) -> Result<[u8; 8], EngineError> {
     let decoded = text
         .as_str()
         .and_then(base64::decode)
-        .ok_or_else(|| bad(format!("{what} must be a base64 string"), path))?;
+        .ok_or_else(|| bad(format!("{what} must be a base64 string")))?;
     decoded
         .try_into()
-        .map_err(|_| bad(format!("{what} must encode exactly 8 bytes"), path))
+        .map_err(|_| bad(format!("{what} must encode exactly 8 bytes")))
 }
 
-fn child_path(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
-    }
-}
-
-/// Parses one value from its Convex JSON form.
-pub fn value_from_convex_json(json: &Json, path: &str) -> Result<Value, EngineError> {
+/// Parses one value from its Convex JSON form, taking ownership so strings and keys move
+/// instead of being copied (this runs on every Convex-side write). An error's `field` is the
+/// path inside the value.
+pub fn value_from_convex_json(json: Json) -> Result<Value, EngineError> {
     Ok(match json {
         Json::Null => Value::Null,
-        Json::Bool(b) => Value::Boolean(*b),
+        Json::Bool(b) => Value::Boolean(b),
         Json::Number(n) => Value::Float64(
             n.as_f64()
-                .ok_or_else(|| bad("number is not representable as float64", path))?,
+                .ok_or_else(|| bad("number is not representable as float64"))?,
         ),
-        Json::String(s) => Value::String(s.clone()),
+        Json::String(s) => Value::String(s),
         Json::Array(items) => Value::Array(
             items
-                .iter()
+                .into_iter()
                 .enumerate()
-                .map(|(i, item)| value_from_convex_json(item, &format!("{path}[{i}]")))
+                .map(|(i, item)| value_from_convex_json(item).map_err(within(format!("[{i}]"))))
                 .collect::<Result<_, _>>()?,
         ),
         Json::Object(map) => {
@@ -65,19 +54,19 @@ pub fn value_from_convex_json(json: &Json, path: &str) -> Result<Value, EngineEr
                     match key.as_str() {
                         "$integer" => {
                             return Ok(Value::Int64(i64::from_le_bytes(eight_bytes(
-                                inner, "$integer", path,
+                                inner, "$integer",
                             )?)))
                         }
                         "$float" => {
                             return Ok(Value::Float64(f64::from_le_bytes(eight_bytes(
-                                inner, "$float", path,
+                                inner, "$float",
                             )?)))
                         }
                         "$bytes" => {
                             let bytes = inner
                                 .as_str()
                                 .and_then(base64::decode)
-                                .ok_or_else(|| bad("$bytes must be a base64 string", path))?;
+                                .ok_or_else(|| bad("$bytes must be a base64 string"))?;
                             return Ok(Value::Bytes(bytes));
                         }
                         _ => {}
@@ -87,15 +76,13 @@ pub fn value_from_convex_json(json: &Json, path: &str) -> Result<Value, EngineEr
             let mut out = BTreeMap::new();
             for (key, inner) in map {
                 if key.starts_with('$') {
-                    return Err(bad(
-                        format!("object key {key:?} starts with '$', which Convex reserves"),
-                        &child_path(path, key),
-                    ));
+                    return Err(bad(format!(
+                        "object key {key:?} starts with '$', which Convex reserves"
+                    ))
+                    .with_field(key));
                 }
-                out.insert(
-                    key.clone(),
-                    value_from_convex_json(inner, &child_path(path, key))?,
-                );
+                let value = value_from_convex_json(inner).map_err(within(key.clone()))?;
+                out.insert(key, value);
             }
             Value::Object(out)
         }
@@ -106,7 +93,7 @@ pub fn value_from_convex_json(json: &Json, path: &str) -> Result<Value, EngineEr
 pub fn fields_from_convex_json(text: &str) -> Result<Fields, EngineError> {
     let json: Json = serde_json::from_str(text)
         .map_err(|e| EngineError::invalid_argument(format!("fields are not valid JSON: {e}")))?;
-    match value_from_convex_json(&json, "")? {
+    match value_from_convex_json(json)? {
         Value::Object(map) => Ok(map),
         other => Err(EngineError::invalid_argument(format!(
             "fields must be an object, got {}",
@@ -202,7 +189,7 @@ mod tests {
         let mut text = String::new();
         value_to_convex_json(&value, &mut text);
         let json: Json = serde_json::from_str(&text).expect("engine writes valid JSON");
-        let back = value_from_convex_json(&json, "").expect("engine reads its own JSON");
+        let back = value_from_convex_json(json).expect("engine reads its own JSON");
         assert_eq!(back, value, "round trip through {text}");
     }
 
@@ -244,7 +231,7 @@ mod tests {
         value_to_convex_json(&Value::Int64(1), &mut text);
         assert_eq!(text, r#"{"$integer":"AQAAAAAAAAA="}"#);
         let json: Json = serde_json::from_str(r#"{"$float":"AAAAAAAAAIA="}"#).unwrap();
-        match value_from_convex_json(&json, "").unwrap() {
+        match value_from_convex_json(json).unwrap() {
             Value::Float64(f) => assert!(f == 0.0 && f.is_sign_negative()),
             other => panic!("expected -0, got {other:?}"),
         }

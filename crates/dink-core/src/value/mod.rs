@@ -19,6 +19,21 @@ pub use size::{check_fields, value_depth, value_size};
 
 use std::collections::BTreeMap;
 
+use crate::error::EngineError;
+
+/// Prefixes an error's field path with the step taken into a child (`key` or `[i]`). Paths
+/// are built only when an error bubbles up, so converting values allocates nothing for them.
+pub(crate) fn within(step: String) -> impl FnOnce(EngineError) -> EngineError {
+    move |mut err| {
+        err.field = Some(match err.field.take() {
+            None => step,
+            Some(rest) if rest.starts_with('[') => format!("{step}{rest}"),
+            Some(rest) => format!("{step}.{rest}"),
+        });
+        err
+    }
+}
+
 /// A row's user fields (everything in the CRDT's `fields` map), ordered by name.
 pub type Fields = BTreeMap<String, Value>;
 
