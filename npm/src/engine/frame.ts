@@ -125,7 +125,11 @@ export function sectionText(bytes: Uint8Array, name: string): string {
 
 /** Decode a JSON section. Invalid JSON is an engine bug (INTERNAL). */
 export function sectionJson(bytes: Uint8Array, name: string): unknown {
-  const text = sectionText(bytes, name);
+  return parseSection(sectionText(bytes, name), name);
+}
+
+/** Parses a section's text as JSON (an engine bug, not user input, if it fails). */
+export function parseSection(text: string, name: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {

@@ -7,7 +7,7 @@ use yrs::StateVector;
 use yrs::Transact;
 
 use super::encoder_v2::{diff_v2, encode_v2};
-use super::row_doc::{decode_update, load_state};
+use super::row_doc::{decode_update, load_state, prescan};
 use super::UpdateFormat;
 use crate::error::EngineError;
 use crate::limits::Limits;
@@ -25,8 +25,18 @@ pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineE
     } else {
         decode_state_vector(remote_state_vector)?
     };
-    // Through a document rather than yrs' byte-level diff, whose v2 output goes through the
-    // encoder path that corrupts binary content (see encoder_v2.rs).
+    if state.is_empty() {
+        return Err(EngineError::invalid_delta("state is empty"));
+    }
+    // yrs' byte-level diff is the fast path, but its v2 output goes through the encoder path
+    // that corrupts binary content (see encoder_v2.rs); states holding binary content take the
+    // slower route through a document and the fixed encoder.
+    if prescan(state, UpdateFormat::V2)?.binary_items == 0 {
+        // yrs' byte-level diff reads the state vector in its v2 form, while the wire (like yjs)
+        // always uses the standard encoding.
+        return yrs::diff_updates_v2(state, &sv.encode_v2())
+            .map_err(|e| EngineError::invalid_delta(format!("state is not a Yjs update v2: {e}")));
+    }
     let doc = load_state(
         Some(state),
         1,

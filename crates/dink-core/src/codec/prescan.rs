@@ -45,6 +45,8 @@ pub(crate) struct ShapeSummary {
     pub any_values: u64,
     /// Ranges in the delete set.
     pub delete_ranges: u64,
+    /// Items with binary content (`ContentBinary`, how yjs stores a top-level `Uint8Array`).
+    pub binary_items: u64,
     /// Deepest nesting of arrays and objects seen in any value (scalars 0, each level +1).
     pub max_any_depth: usize,
     /// Bytes after the delete set. yrs ignores them; yjs and yrs never write any.
@@ -812,6 +814,9 @@ fn scan<'a, S: Source<'a>>(
                 10 => source.rest().var_u32()?,
                 info => {
                     summary.items += 1;
+                    if info & 0x0f == BINARY_CONTENT {
+                        summary.binary_items += 1;
+                    }
                     item(source, info, values)?
                 }
             };
@@ -855,6 +860,9 @@ fn scan<'a, S: Source<'a>>(
     summary.trailing_bytes = source.rest().remaining();
     Ok(())
 }
+
+/// Content ref of `ContentBinary`.
+const BINARY_CONTENT: u8 = 3;
 
 /// Yjs client ids are at most 53 bits (a JavaScript number); yrs asserts this when it builds
 /// an id and silently truncates in release builds.

@@ -4,6 +4,7 @@ use yrs::types::ToJson;
 use yrs::updates::decoder::Decode;
 use yrs::{Any, Doc, GetString, Map, Options, Out, ReadTxn, Transact, Update};
 
+use super::prescan::{check_update_shape_bounded, ShapeSummary};
 use super::UpdateFormat;
 use crate::error::{EngineError, ErrorCode};
 use crate::limits::Limits;
@@ -36,6 +37,12 @@ pub(crate) fn new_doc(client_id: u64) -> Doc {
         "dink-row".into(),
         yrs::ClientID::new(client_id),
     ))
+}
+
+/// Skims untrusted bytes before yrs decodes them: yrs' decoder recurses on nested values and
+/// panics on some malformed inputs (see prescan.rs); the iterative skim refuses those first.
+pub(crate) fn prescan(bytes: &[u8], format: UpdateFormat) -> Result<ShapeSummary, EngineError> {
+    check_update_shape_bounded(bytes, format, SCAN_MAX_ANY_DEPTH, SCAN_MAX_STRUCTS)
 }
 
 /// Decodes update bytes of the given format, mapping decoder failures to INVALID_DELTA.

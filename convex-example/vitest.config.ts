@@ -1,0 +1,24 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+// Tests run against the package's TypeScript sources, so several people can work on the package
+// without rebuilding npm/dist between runs. The package's published entry points (`exports` ->
+// dist) are exercised by the typecheck and by the Convex bundler check.
+const src = (path: string) => fileURLToPath(new URL(`../npm/src/${path}`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^dink-convex$/, replacement: src("client/index.ts") },
+      { find: /^dink-convex\/(component|convex\.config)(\.js)?$/, replacement: src("component/convex.config.ts") },
+      { find: /^dink-convex\/test$/, replacement: src("test.ts") },
+      { find: /^dink-convex\/engine$/, replacement: src("engine/index.ts") },
+      { find: /^dink-convex\/_generated\/component(\.js)?$/, replacement: src("component/_generated/component.ts") },
+    ],
+  },
+  test: {
+    environment: "edge-runtime",
+    server: { deps: { inline: ["convex-test"] } },
+    include: ["tests/**/*.test.ts"],
+  },
+});
