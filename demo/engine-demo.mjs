@@ -19,6 +19,7 @@
 
 import * as Y from "yjs";
 import { YjsWriter, canonicalRow } from "../bench/yjs-reference.mjs";
+import { prng } from "../bench/prng.mjs";
 
 let engine;
 try {
@@ -37,17 +38,6 @@ if (![SEED, ROWS, EDITS, DUP].every(Number.isFinite)) {
   process.exit(2);
 }
 
-// mulberry32
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 // An engine failure other than MISSING_DEPENDENCIES is a bug: report it in one line, exit 1.
 for (const event of ["uncaughtException", "unhandledRejection"]) {
   process.on(event, (e) => {

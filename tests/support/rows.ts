@@ -239,17 +239,8 @@ export function everyValueType(): Fields {
   };
 }
 
-/** mulberry32: a tiny seeded PRNG, so every random test is reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, shared with the benchmark and the demo (bench/prng.mjs). */
+export { prng } from "../../bench/prng.mjs";
 
 /** A random Convex value (no -0), at most `depth` levels of arrays/objects. */
 export function randomValue(rand: () => number, depth = 3): Value {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use dink_core::value::{fields_from_convex_json, fields_to_convex_json};
+use dink_core::value::{fields_from_convex_json, fields_to_convex_json, stored_form};
 use dink_core::{
     change, ingest, materialize, Fields, Limits, UpdateFormat, Value, SERVER_CLIENT_ID,
 };
@@ -38,18 +38,6 @@ fn value() -> impl Strategy<Value = Value> {
     })
 }
 
-/// What the CRDT holds for a value: yrs cannot encode float64 -0, which reads back as 0.
-fn as_stored(value: &Value) -> Value {
-    match value {
-        Value::Float64(f) if *f == 0.0 => Value::Float64(0.0),
-        Value::Array(items) => Value::Array(items.iter().map(as_stored).collect()),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), as_stored(v))).collect())
-        }
-        other => other.clone(),
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -60,7 +48,7 @@ proptest! {
         let limits = Limits::default();
         let out = change(None, None, Some(&fields), SERVER_CLIENT_ID, 1.0, &limits).unwrap();
         let expected: BTreeMap<String, Value> =
-            fields.iter().map(|(k, v)| (k.clone(), as_stored(v))).collect();
+            fields.iter().map(|(k, v)| (k.clone(), stored_form(v))).collect();
         prop_assert_eq!(&materialize(&out.state, &limits).unwrap().fields, &expected);
         // The forwarded delta carries the same row to a replica that starts empty.
         let replica = ingest(None, &out.delta.unwrap(), UpdateFormat::V2, &limits).unwrap();

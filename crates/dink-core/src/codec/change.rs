@@ -4,11 +4,12 @@
 use yrs::updates::encoder::Encode;
 use yrs::{Any, Map, ReadTxn, Transact, WriteTxn};
 
-use super::encoder_v2::{state_v2, txn_update_v2};
+use super::encoder_v2::txn_update_v2;
+use super::row_doc::stored_state;
 use super::row_doc::{load_state, read_row, FIELDS_ROOT, META_ROOT};
 use crate::error::EngineError;
 use crate::limits::Limits;
-use crate::value::{check_fields, value_to_any, Fields, Value};
+use crate::value::{check_fields, stored_form, value_to_any, Fields};
 
 /// Yjs client ids are at most 53 bits (they must survive a JavaScript number).
 const MAX_CLIENT_ID: u64 = (1 << 53) - 1;
@@ -29,19 +30,6 @@ pub struct ChangeOutcome {
     /// The caller's `old` row differed from the CRDT's view of the row. The delta is computed
     /// against the CRDT (the source of truth for edges), so it also repairs the drift.
     pub drifted: bool,
-}
-
-/// The CRDT cannot hold a float64 `-0` (see [`crate::value::value_to_any`]); compare and
-/// write the value it will actually hold so writing `-0` twice is not a change each time.
-fn as_stored(value: &Value) -> Value {
-    match value {
-        Value::Float64(f) if *f == 0.0 => Value::Float64(0.0),
-        Value::Array(items) => Value::Array(items.iter().map(as_stored).collect()),
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), as_stored(v))).collect())
-        }
-        other => other.clone(),
-    }
 }
 
 /// Applies a Convex-side write to a row's CRDT state.
@@ -87,7 +75,7 @@ pub fn change(
     let deleted = match new {
         Some(new) => {
             for (key, value) in new {
-                let stored = as_stored(value);
+                let stored = stored_form(value);
                 if current.fields.get(key) != Some(&stored) {
                     fields.insert(&mut txn, key.as_str(), value_to_any(&stored));
                     changed_keys.push(key.clone());
@@ -121,14 +109,7 @@ pub fn change(
     drop(txn);
 
     let txn = doc.transact();
-    let new_state = state_v2(&txn);
-    if new_state.len() > limits.max_state_bytes {
-        return Err(EngineError::too_large(format!(
-            "state would grow to {} bytes, the limit is {}",
-            new_state.len(),
-            limits.max_state_bytes
-        )));
-    }
+    let new_state = stored_state(&txn, limits)?;
     Ok(ChangeOutcome {
         delta,
         state: new_state,

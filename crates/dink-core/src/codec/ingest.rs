@@ -4,6 +4,7 @@ use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
 use super::encoder_v2::{state_v2, txn_update_v2};
+use super::row_doc::stored_state;
 use super::row_doc::{decode_update, load_state, read_row};
 use super::UpdateFormat;
 use crate::error::{EngineError, ErrorCode};
@@ -133,14 +134,7 @@ pub fn ingest(
 
     let txn = doc.transact();
     let row = read_row(&txn, limits)?;
-    let new_state = state_v2(&txn);
-    if new_state.len() > limits.max_state_bytes {
-        return Err(EngineError::too_large(format!(
-            "state would grow to {} bytes, the limit is {}",
-            new_state.len(),
-            limits.max_state_bytes
-        )));
-    }
+    let new_state = stored_state(&txn, limits)?;
     Ok(IngestOutcome {
         state: new_state,
         state_vector: txn.state_vector().encode_v1(),

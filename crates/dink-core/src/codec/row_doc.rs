@@ -173,6 +173,19 @@ pub(crate) fn read_row<T: ReadTxn>(txn: &T, limits: &Limits) -> Result<Materiali
     Ok(Materialized { fields, deleted })
 }
 
+/// Encodes the document as the state to store (v2), refusing one over the state limit.
+pub(crate) fn stored_state<T: ReadTxn>(txn: &T, limits: &Limits) -> Result<Vec<u8>, EngineError> {
+    let state = super::encoder_v2::state_v2(txn);
+    if state.len() > limits.max_state_bytes {
+        return Err(EngineError::too_large(format!(
+            "state would grow to {} bytes, the limit is {}",
+            state.len(),
+            limits.max_state_bytes
+        )));
+    }
+    Ok(state)
+}
+
 /// Materializes stored state (v2): the row's fields and whether it is deleted.
 pub fn materialize(state: &[u8], limits: &Limits) -> Result<Materialized, EngineError> {
     if state.len() > limits.max_state_bytes {

@@ -35,6 +35,22 @@ pub fn value_to_any(value: &Value) -> Any {
     }
 }
 
+/// The value the CRDT will actually hold for `value`: yrs cannot encode a float64 `-0` (see
+/// the module docs), which reads back as `0`. `change` compares and writes this form, so
+/// writing `-0` twice is not a change each time.
+pub fn stored_form(value: &Value) -> Value {
+    match value {
+        Value::Float64(f) if *f == 0.0 => Value::Float64(0.0),
+        Value::Array(items) => Value::Array(items.iter().map(stored_form).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), stored_form(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 /// Converts a CRDT value to a Convex value. An error's `field` is the path inside the value.
 ///
 /// `undefined` has no Convex counterpart: inside an object the key is dropped (Convex's

@@ -11,7 +11,7 @@ mod convex_json;
 mod size;
 
 pub use self::base64::{decode as base64_decode, encode as base64_encode};
-pub use any::{any_to_value, value_to_any};
+pub use any::{any_to_value, stored_form, value_to_any};
 pub use convex_json::{
     fields_from_convex_json, fields_to_convex_json, value_from_convex_json, value_to_convex_json,
 };

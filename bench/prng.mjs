@@ -1,0 +1,16 @@
+/**
+ * mulberry32: a tiny seeded PRNG shared by the benchmark, the demo and the tests, so every
+ * random run is reproducible from its printed seed.
+ * @param {number} seed
+ * @returns {() => number} uniform floats in [0, 1)
+ */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
