@@ -4,7 +4,8 @@
 #   make setup   install tools and npm dependencies (idempotent, silent when done)
 #   make build   wasm engine (scripts/build-wasm.sh) + TypeScript package (npm/dist)
 #   make test    everything CI runs: Rust fmt/clippy/tests, fuzz smoke, npm tests
-#   make demo    the whole sync loop locally
+#   make demo    the whole sync loop in a local sandbox (convex-test behind 127.0.0.1 HTTP, not Convex)
+#   make demo-engine  the engine alone: offline writers converging on CRDT deltas
 #   make bench   the benchmarks
 
 SHELL := /usr/bin/env bash
@@ -15,7 +16,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: setup build build-wasm build-ts test rust-fmt rust-clippy rust-test fuzz-smoke npm-test demo bench clean
+.PHONY: setup build build-wasm build-ts test rust-fmt rust-clippy rust-test fuzz-smoke npm-test demo demo-engine bench clean
 
 setup:
 	$(call step,setup: tools and dependencies)
@@ -57,7 +58,13 @@ npm-test: build
 test: setup build rust-fmt rust-clippy rust-test fuzz-smoke npm-test
 	$(call step,test: all passed)
 
+# The example app's functions in convex-test behind real HTTP on 127.0.0.1, simulated Yjs edges
+# and a dinkd stand-in: a local sandbox, not Convex (see demo/sandbox/run.mjs and docs/running.md).
 demo: build
+	$(call step,demo: local sandbox (not Convex): node demo/sandbox/run.mjs)
+	@node demo/sandbox/run.mjs
+
+demo-engine: build
 	$(call step,demo: node demo/engine-demo.mjs)
 	@node demo/engine-demo.mjs
 

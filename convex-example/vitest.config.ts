@@ -18,7 +18,13 @@ export default defineConfig({
   },
   test: {
     environment: "edge-runtime",
-    server: { deps: { inline: ["convex-test"] } },
+    server: {
+      deps: {
+        inline: ["convex-test"],
+        // tests/bundle.test.ts runs the Convex bundler's output as written: Node loads it, not Vite.
+        external: [/\/dink-bundle-[^/]+\/bundle\//],
+      },
+    },
     include: ["tests/**/*.test.ts"],
   },
 });

@@ -5,8 +5,6 @@
  * `npx convex codegen` needs a deployment, which cannot run offline; this file is kept current
  * by `scripts/codegen.mjs` (checked by a test) and has the shape Convex generates.
  */
-import type * as crons from "../crons.js";
-import type * as http from "../http.js";
 import type * as outboxProcessor from "../outboxProcessor.js";
 import type * as sync from "../sync.js";
 import type * as syncSetup from "../syncSetup.js";
@@ -16,8 +14,6 @@ import type { ApiFromModules, FilterApi, FunctionReference } from "convex/server
 import { anyApi, componentsGeneric } from "convex/server";
 
 declare const fullApi: ApiFromModules<{
-  crons: typeof crons;
-  http: typeof http;
   outboxProcessor: typeof outboxProcessor;
   sync: typeof sync;
   syncSetup: typeof syncSetup;

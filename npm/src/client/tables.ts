@@ -22,6 +22,11 @@ export const outboxStatus = v.union(
   v.literal("dead"),
 );
 
+/** A configuration value: a scalar or a flat record of scalars (typed, unlike `v.any()`, so
+ * no `any` reaches the app's data model). */
+const configScalar = v.union(v.string(), v.number(), v.boolean(), v.null());
+export const configValue = v.union(configScalar, v.record(v.string(), configScalar));
+
 export const internalSyncTables = {
   /** One row per synced document: its CRDT state (Yjs update v2) and bookkeeping. */
   sync_documents: defineTable({
@@ -100,6 +105,6 @@ export const internalSyncTables = {
   /** Small key/value configuration and coordination rows (e.g. the outbox drain lease). */
   sync_config: defineTable({
     key: v.string(),
-    value: v.any(),
+    value: configValue,
   }).index("by_key", ["key"]),
 };
