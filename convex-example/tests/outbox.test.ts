@@ -204,10 +204,14 @@ describe("leases and drains", () => {
       return await settled(t);
     });
     expect(cronResults).toContain("busy");
+    // Never two pushes at once, never one event in two pushes at once...
     expect(sink.maxInFlight).toBe(1);
     expect(sink.maxEventInFlight).toBe(1);
-    expect(sink.delivered.sort()).toEqual(ids);
-    expect(sink.requests.length).toBe(6); // 300 items in batches of 50, each once
+    // ...and every item delivered. On a loaded machine a batch can outlive this test's 1 s
+    // lease and be delivered again (at-least-once, same event id), so exact counts are only
+    // lower bounds: 300 items in batches of 50.
+    expect([...new Set(sink.delivered)].sort()).toEqual(ids);
+    expect(sink.requests.length).toBeGreaterThanOrEqual(6);
   });
 });
 
