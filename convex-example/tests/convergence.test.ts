@@ -3,19 +3,12 @@
  * edges' copies agree); two edges editing different fields offline both survive; a delete followed
  * by a late edge edit does not resurrect the row.
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { api } from "../convex/_generated/api";
-import { makeSyncTest, SYNC_KEY } from "./support/app";
+import { makeSyncTest, SYNC_KEY, useSyncTestEnv } from "./support/app";
 import { Edge, viewOf } from "./support/edge";
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.stubEnv("DINK_APP_SYNC_KEY", SYNC_KEY);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+useSyncTestEnv();
 
 type T = ReturnType<typeof makeSyncTest>;
 type Delta = ReturnType<Edge["set"]>;

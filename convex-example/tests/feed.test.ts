@@ -4,30 +4,14 @@
  * log, nothing skipped or repeated. Writes spread over the shard counters: no counter row is
  * written by every change.
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { api } from "../convex/_generated/api";
-import { fns, makeSyncTest, SYNC_KEY } from "./support/app";
+import { fns, makeSyncTest, SYNC_KEY, useSyncTestEnv } from "./support/app";
+import { prng } from "../../bench/prng.mjs";
 import { Edge } from "./support/edge";
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.stubEnv("DINK_APP_SYNC_KEY", SYNC_KEY);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+useSyncTestEnv();
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("catch-up feed", () => {
   test("never skips or repeats a committed change under interleaved writers and readers", async () => {

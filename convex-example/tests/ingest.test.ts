@@ -3,21 +3,14 @@
  * and `timestamp`; idempotent on opId; a delta adding nothing is a noop that writes nothing; each
  * rejection writes nothing at all (full table dumps compared before/after).
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import * as Y from "yjs";
 import { api } from "../convex/_generated/api";
-import { fns, makeSyncTest, SYNC_KEY } from "./support/app";
+import { fns, makeSyncTest, SYNC_KEY, useSyncTestEnv } from "./support/app";
 import { dumpAll } from "./support/dump";
 import { Edge, keysOf } from "./support/edge";
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.stubEnv("DINK_APP_SYNC_KEY", SYNC_KEY);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+useSyncTestEnv();
 
 type T = ReturnType<typeof makeSyncTest>;
 type Delta = ReturnType<Edge["set"]>;

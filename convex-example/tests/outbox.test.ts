@@ -19,6 +19,7 @@ import {
   type OutboxTest,
 } from "./support/outboxApp";
 import { startSink, type Reply, type Sink } from "./support/sink";
+import { prng } from "../../bench/prng.mjs";
 
 let sink: Sink;
 beforeEach(async () => {
@@ -218,14 +219,8 @@ describe("leases and drains", () => {
 test("1,000 items under seeded random failures: none lost, none sent twice at once", async () => {
   const t = makeOutboxTest();
   const ids = await enqueue(t, 1000);
-  // mulberry32: a seeded generator, so a failure here replays exactly.
-  let seed = 0xd1c0;
-  const random = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+  // A seeded generator (bench/prng.mjs), so a failure here replays exactly.
+  const random = prng(0xd1c0);
   // The first requests go through every kind of failure; then the seeded draws take over.
   const opening: Reply[] = [{ status: 503 }, "hang", { status: 500 }, { status: 422 }];
   sink.reply = (request) => {

@@ -3,6 +3,7 @@
  * `dinkTestFns`), with the dink component registered.
  */
 import { convexTest } from "convex-test";
+import { afterEach, beforeEach, vi } from "vitest";
 import { anyApi, type FunctionReference } from "convex/server";
 import { register } from "dink-convex/test";
 import schema from "../../convex/schema";
@@ -24,3 +25,15 @@ export function makeSyncTest() {
 }
 
 export const SYNC_KEY = "test-sync-key-0123456789";
+
+/** Fake timers and the sync key in the environment around every test of the calling file. */
+export function useSyncTestEnv(): void {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.stubEnv("DINK_APP_SYNC_KEY", SYNC_KEY);
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.useRealTimers();
+  });
+}
