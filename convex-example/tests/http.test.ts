@@ -16,6 +16,7 @@ import {
   validateSnapshotResponse,
   type SyncHttpApi,
 } from "dink-convex";
+import { components } from "../convex/_generated/api";
 import { makeTest } from "./harness";
 
 const KEY = "dk_test_ct_example_0123456789abcdef";
@@ -259,6 +260,17 @@ describe("applyDelta with real Yjs deltas", () => {
     const w = await written(t);
     expect(w.tasks.map((r) => r.id)).toEqual(["task-1"]);
     expect(w.documents.map((d) => d.docId)).toEqual(["task-1"]);
+    // The component learns the outcome: a dead letter for the refusal a resend will not fix
+    // (not for MISSING_DEPENDENCIES, which the edge repairs itself), and the counts.
+    const letters = await t.query(components.dink.deadLetters.list, { source: "ingest" });
+    expect(letters.map((l) => [l.eventId, l.docId, l.edgeId])).toEqual([["op-invalid", "task-4", "edge-a"]]);
+    expect(letters[0]!.reason).toMatch(/^VALIDATION_ERROR/);
+    expect(new Uint8Array(letters[0]!.delta)).toEqual(Y.encodeStateAsUpdateV2(invalid));
+    const metrics = await t.query(components.dink.metrics.read, { names: ["ingest.applied", "ingest.rejected"] });
+    expect(Object.fromEntries(metrics.map((m) => [m.name, m.value]))).toEqual({
+      "ingest.applied": 1,
+      "ingest.rejected": 2,
+    });
   });
 });
 

@@ -42,6 +42,7 @@ import {
   type WireDeltaResult,
   type WireLimits,
 } from "./protocol.js";
+import { recordIngestOutcomes } from "./ingestRecords.js";
 
 /**
  * The sync functions the router calls. Typed loosely on purpose: the app's generated `api` type
@@ -64,6 +65,8 @@ export interface SyncHttpRouterOptions {
   router?: HttpRouter;
   /** Path prefix of the routes; default "/api/dink". */
   pathPrefix?: string;
+  /** Name the dink component was installed under (`app.use(dink, { name })`); default "dink". */
+  componentName?: string;
 }
 
 type Ctx = GenericActionCtx<any>;
@@ -115,6 +118,7 @@ export function createSyncHttpRouter(
       if (!Array.isArray(applied) || applied.length !== inputs.length) {
         throw new ProtocolError("INTERNAL", "applyDeltaFromEdge returned a result count that does not match the deltas");
       }
+      await recordIngestOutcomes(ctx, inputs, applied, options.componentName);
     }
     // Put the mutation's results back in request order, between the deltas refused on the wire.
     let next = 0;
