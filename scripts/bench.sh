@@ -35,4 +35,5 @@ TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 echo "bench: [3/3] wasm engine vs yjs"
 node bench/engine-bench.mjs --dataset "$DATASET" --native "$NATIVE"
 
+echo "bench: [4/4] Convex side in convex-test (local sandbox)"; node bench/convex-bench.mjs  # -> bench/results/convex.{json,md}
 echo "bench: results in bench/results/engine.md and bench/results/engine.json"

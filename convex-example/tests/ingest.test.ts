@@ -123,6 +123,23 @@ describe("edge deltas materialize", () => {
     expect(empty2!.status).toBe("noop");
     expect(await dumpAll(t)).toEqual(before);
   });
+
+  test("a call that applied something schedules one outbox drain; one that applied nothing, none", async () => {
+    const t = makeSyncTest();
+    const drains = async () =>
+      (await t.run((ctx) => ctx.db.system.query("_scheduled_functions").collect())).filter(
+        (job) => job.name === "outboxProcessor:scheduleOutboxProcessing",
+      ).length;
+    const edge = new Edge("edge-a", 105);
+    const first = edge.set("doc-4", { id: "doc-4", title: "a", completed: false });
+    const second = edge.set("doc-5", { id: "doc-5", title: "b", completed: true });
+    await apply(t, first, second);
+    // The fan-out to other edges starts now, not at the next cron tick: once per call.
+    expect(await drains()).toBe(1);
+    await apply(t, first); // a duplicate
+    await apply(t, edge.delta("doc-4", new Uint8Array([1, 2, 3]))); // a rejection
+    expect(await drains()).toBe(1);
+  });
 });
 
 describe("rejections write nothing at all", () => {

@@ -13,6 +13,7 @@ import type {
   RegisteredMutation,
   RegisteredQuery,
 } from "convex/server";
+import { makeFunctionReference, type FunctionReference } from "convex/server";
 import { ConvexError, type ObjectType } from "convex/values";
 import { diff, EngineError } from "../engine/index.js";
 import { authorizeSyncCall, type SyncAuthorize } from "./authorize.js";
@@ -44,7 +45,19 @@ export interface SyncMutationsOptions<DataModel extends GenericDataModel = Gener
   extends IngestOptions {
   /** Access rule for callers without the sync key (see authorize.ts). */
   authorize?: SyncAuthorize<DataModel>;
+  /**
+   * The mutation that starts an outbox drain, scheduled once per call that applied something, so
+   * an edge's change reaches the other edges without waiting for the cron. Default: the seed's
+   * `outboxProcessor.scheduleOutboxProcessing` (by name, as the factory has no `internal`);
+   * `null` leaves it to the cron.
+   */
+  outboxScheduler?: FunctionReference<"mutation", "internal"> | null;
 }
+
+/** `internal.outboxProcessor.scheduleOutboxProcessing` by name: the module the seed fixes. */
+const DEFAULT_OUTBOX_SCHEDULER = makeFunctionReference<"mutation">(
+  "outboxProcessor:scheduleOutboxProcessing",
+) as unknown as FunctionReference<"mutation", "internal">;
 
 export type ApplyDeltaFromEdgeArgs = ObjectType<typeof applyDeltaArgs>;
 export type GetDocumentStateArgs = ObjectType<typeof getDocumentStateArgs>;
@@ -103,6 +116,15 @@ export function createSyncMutations<DataModel extends GenericDataModel>(
       // rejections, duplicates and noops writes nothing at all).
       for (const [edgeId, { count, lastOpId }] of appliedByEdge) {
         await touchSession(syncWriter(db), edgeId, lastOpId, count, now);
+      }
+      const scheduler = options.outboxScheduler === undefined ? DEFAULT_OUTBOX_SCHEDULER : options.outboxScheduler;
+      if (appliedByEdge.size > 0 && scheduler !== null) {
+        try {
+          await ctx.scheduler.runAfter(0, scheduler, {});
+        } catch (error) {
+          // An app without the outbox processor module still syncs; the cron (or nothing) drains.
+          console.warn(`dink-convex: could not schedule the outbox drain: ${String(error)}`);
+        }
       }
       return results;
     },
