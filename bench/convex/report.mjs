@@ -153,6 +153,10 @@ export function renderMarkdown(res) {
     `Real Yjs update v2 deltas from one edge. *insert*: a new row (id, title, completed); *update*: one field (title or completed) of a row that edge created before the window, each row once. Each round of each configuration runs on a fresh deployment (${c.deltasPerRound} deltas per window). *t.fetch*: the app's httpAction called in process; *gateway*: a real HTTP request to \`demo/sandbox/gateway.mjs\` on 127.0.0.1, which calls t.fetch. Per delta: httpAction (auth, size cap, JSON + base64 parse) -> one \`applyDeltaFromEdge\` mutation per request -> per delta: opId lookup, document load, engine \`ingest\`, user row upsert (validated by Convex's schema check at write: the seed's \`sync.ts\` passes no schema, so the engine's \`validate\` is not called), state, delta log + feed shard counter, outbox row, session.`,
   );
   L.push("");
+  L.push(
+    "Each applying call also schedules one outbox drain (so edge changes fan out without waiting for the cron). convex-test runs it from a `setTimeout(0)` in the same process, so it lands inside the window: its outbox transitions are counted in *engine / delta* and its database work in *glue*, although on Convex it is a separate transaction that adds no latency to the ingest call. The engine's own ingest cost is the `ingest` entry of the last column; single-delta requests carry one drain each and are inflated most.",
+  );
+  L.push("");
   L.push("| deltas | batch | via | wall / delta | engine / delta (of which wasm) | glue / delta | engine share | docs in db (before -> after) | engine calls per delta |");
   L.push("|---|---:|---|---:|---:|---:|---:|---|---|");
   for (const r of res.ingest) {

@@ -37,7 +37,15 @@ function modulesMap(dir) {
   return map;
 }
 
-async function transpileApp() {
+/** One transpile per process: several sandboxes (the benchmark starts one per round) share it,
+ * and rebuilding under a running one would pull its modules away from its scheduled functions. */
+let transpiled;
+function transpileApp() {
+  transpiled ??= transpileOnce();
+  return transpiled;
+}
+
+async function transpileOnce() {
   // The esbuild the Convex CLI bundles with (a dependency of `convex`).
   const requireFromConvex = createRequire(createRequire(import.meta.url).resolve("convex/package.json"));
   const esbuild = requireFromConvex("esbuild");
