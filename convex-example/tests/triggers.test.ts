@@ -3,21 +3,14 @@
  * row holding only the changed fields, in the mutation's transaction; a throwing mutation leaves
  * nothing; edge writes do not re-trigger but are fanned out with the origin edge id.
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { api } from "../convex/_generated/api";
-import { fns, makeSyncTest, SYNC_KEY } from "./support/app";
+import { fns, makeSyncTest, SYNC_KEY, useSyncTestEnv } from "./support/app";
 import { dumpAll } from "./support/dump";
 import { Edge, keysOf, viewOf } from "./support/edge";
 
-beforeEach(() => {
-  // The drain the trigger schedules stays queued (no gateway here): fake timers.
-  vi.useFakeTimers();
-  vi.stubEnv("DINK_APP_SYNC_KEY", SYNC_KEY);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
-});
+// The drain the trigger schedules stays queued (no gateway here): fake timers.
+useSyncTestEnv();
 
 type T = ReturnType<typeof makeSyncTest>;
 
