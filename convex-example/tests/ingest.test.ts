@@ -108,6 +108,20 @@ describe("edge deltas materialize", () => {
     expect(results.map((r) => r.status)).toEqual(["applied", "duplicate"]);
   });
 
+  test("opIds are scoped to their edge: another edge's op with the same id is applied", async () => {
+    const t = makeSyncTest();
+    const a = new Edge("edge-a", 105);
+    const b = new Edge("edge-b", 106);
+    // Both edges number their operations from 1.
+    const fromA = { ...a.set("doc-s", { id: "doc-s", title: "from a", completed: false }), opId: "op-1" };
+    const fromB = { ...b.set("doc-s", { completed: true }), opId: "op-1" };
+    expect(await apply(t, fromA)).toEqual([{ opId: "op-1", status: "applied", version: 1 }]);
+    expect(await apply(t, fromB)).toEqual([{ opId: "op-1", status: "applied", version: 2 }]);
+    expect(await apply(t, fromB)).toEqual([{ opId: "op-1", status: "duplicate", version: 2 }]);
+    const rows = await dumpAll(t);
+    expect(rows.tasks).toEqual([expect.objectContaining({ id: "doc-s", title: "from a", completed: true })]);
+  });
+
   test("a delta that adds nothing is a noop: nothing written, nothing enqueued", async () => {
     const t = makeSyncTest();
     const edge = new Edge("edge-a", 104);

@@ -165,6 +165,15 @@ describe("yjs -> engine rejections", () => {
     expectEngineError(() => engine.ingest(null, update, 2), "INVALID_DELTA");
   });
 
+  test.each([1, 2] as Format[])("a yjs sub-document in a field is INVALID_DELTA (v%s)", (format) => {
+    const edge = newDoc(508);
+    const before = Y.encodeStateVector(edge);
+    edge.getMap("fields").set("child", new Y.Doc());
+    const update = format === 2 ? Y.encodeStateAsUpdateV2(edge, before) : Y.encodeStateAsUpdate(edge, before);
+    const err = expectEngineError(() => engine.ingest(null, update, format), "INVALID_DELTA");
+    expect(err.message).toMatch(/sub-documents/);
+  });
+
   test("a field name Convex cannot hold is INVALID_DELTA naming the field", () => {
     const edge = newDoc(507);
     const update = setFields(edge, { id: "r", _secret: 1 });

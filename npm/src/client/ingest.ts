@@ -169,7 +169,7 @@ export async function applyEdgeDelta(
     if (d.opId === "" || d.docId === "" || d.edgeId === "") {
       reject("BAD_REQUEST", "opId, docId and edgeId must be non-empty strings");
     }
-    const seen = await findOp(db, d.opId);
+    const seen = await findOp(db, d.edgeId, d.opId);
     if (seen !== null) return { opId: d.opId, status: "duplicate", version: seen.version };
 
     const userRow = await findUserRow(rawDb, d.collection, d.docId, options);

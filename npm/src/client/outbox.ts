@@ -36,6 +36,7 @@ import {
   replayDeadLetter,
 } from "./outboxDeadLetters.js";
 import { resolveOutboxOptions, type OutboxOptions, type ResolvedOutboxOptions } from "./outboxPolicy.js";
+import { purgeDeltaLog } from "./feedRetention.js";
 import { pushBatch } from "./outboxPush.js";
 import { claimBatch, nextWork, purgeSent, settleBatch } from "./outboxStore.js";
 import {
@@ -203,9 +204,11 @@ async function updateItemStatusHandler(
       return out;
     }
     case "purge": {
-      const purged = await purgeSent(ctx, now, options);
-      out.purged = purged.purged;
-      out.more = purged.more;
+      const sent = await purgeSent(ctx, now, options);
+      const deltas = await purgeDeltaLog(ctx.db, now - options.deltaRetentionMs, options.purgeBatchSize);
+      out.purged = sent.purged;
+      out.deltasPurged = deltas.purged;
+      out.more = sent.more || deltas.more;
       return out;
     }
     case "replay": {
@@ -249,12 +252,14 @@ async function processBatch(
     retried: 0,
     dead: 0,
     purged: 0,
+    deltasPurged: 0,
   };
   if (args.purge === true) {
     // Bounded loop: each mutation deletes one batch; the next hourly run finishes any rest.
     for (let i = 0; i < 20; i += 1) {
       const step = await ctx.runMutation(refs.updateItemStatus, { op: "purge" });
       result.purged += step.purged;
+      result.deltasPurged += step.deltasPurged;
       if (!step.more) break;
     }
     result.status = "purged";

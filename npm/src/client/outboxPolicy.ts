@@ -25,6 +25,11 @@ export interface OutboxOptions {
   retentionMs?: number;
   /** Sent items deleted per purge mutation (the purge reschedules itself). Default 500. */
   purgeBatchSize?: number;
+  /**
+   * Changes older than this leave the catch-up feed's delta log (`sync_deltas`) in the same
+   * purge; a feed cursor older than that is answered with a snapshot. Default 7 days.
+   */
+  deltaRetentionMs?: number;
   /** Name the component was installed under (`app.use(dink, { name })`). Default "dink". */
   componentName?: string;
 }
@@ -35,6 +40,7 @@ export interface ResolvedOutboxOptions {
   requestTimeoutMs: number;
   retentionMs: number;
   purgeBatchSize: number;
+  deltaRetentionMs: number;
   componentName: string;
   /** How long one drain run may hold the drain lease: a claim, one push, a record. */
   drainLeaseMs: number;
@@ -73,6 +79,7 @@ export function resolveOutboxOptions(options: OutboxOptions = {}): ResolvedOutbo
     requestTimeoutMs,
     retentionMs: positive("retentionMs", options.retentionMs, 24 * 60 * 60 * 1000),
     purgeBatchSize: Math.floor(positive("purgeBatchSize", options.purgeBatchSize, 500)),
+    deltaRetentionMs: positive("deltaRetentionMs", options.deltaRetentionMs, 7 * 24 * 60 * 60 * 1000),
     componentName: options.componentName ?? "dink",
     drainLeaseMs: policy.leaseMs,
   };

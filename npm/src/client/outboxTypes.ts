@@ -58,7 +58,10 @@ export interface UpdateItemStatusResult {
   dead: number;
   /** Outcomes refused by the state machine (the lease was taken over meanwhile). */
   stale: number;
+  /** Sent outbox items deleted by a purge. */
   purged: number;
+  /** Delta-log rows deleted by a purge (see feedRetention.ts). */
+  deltasPurged: number;
   /** More work is due now (the drain continues) or, for purge, more old items remain. */
   more: boolean;
   replayed: number;
@@ -79,7 +82,10 @@ export interface ProcessOutboxBatchResult {
   delivered: number;
   retried: number;
   dead: number;
+  /** Sent outbox items deleted by a purge run. */
   purged: number;
+  /** Delta-log rows deleted by a purge run (changes past `deltaRetentionMs`). */
+  deltasPurged: number;
   /** The configuration problem, when status is "not_configured". */
   message?: string;
 }
@@ -142,6 +148,7 @@ export function emptyResult(): UpdateItemStatusResult {
     dead: 0,
     stale: 0,
     purged: 0,
+    deltasPurged: 0,
     more: false,
     replayed: 0,
   };

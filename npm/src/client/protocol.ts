@@ -146,6 +146,7 @@ export interface ChangeFeed {
   items: Array<{ docId: string; version: number; origin: string; delta?: ArrayBuffer }>;
   cursor: string;
   more: boolean;
+  snapshot: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,6 +209,8 @@ export interface ChangesData {
   changes: Array<{ doc_id: string; version: number; origin: string; delta?: string; format?: 2 }>;
   cursor: string;
   more: boolean;
+  /** The page is part of a snapshot fallback: each `delta` is a whole document state. */
+  snapshot: boolean;
 }
 
 export interface ConvexPushEvent {
@@ -451,6 +454,7 @@ export function encodeChanges(feed: ChangeFeed): ChangesData {
     }),
     cursor: feed.cursor,
     more: feed.more,
+    snapshot: feed.snapshot,
   };
 }
 
@@ -547,7 +551,7 @@ export function validateListResponse(body: Json): WireEnvelope<ListData> {
 
 export function validateChangesResponse(body: Json): WireEnvelope<ChangesData> {
   return envelope(body, (value, field) => {
-    const d = object(value, field, ["changes", "cursor", "more"]);
+    const d = object(value, field, ["changes", "cursor", "more", "snapshot"]);
     return {
       changes: array(d.changes, `${field}.changes`).map((item, i) => {
         const f = `${field}.changes[${i}]`;
@@ -568,6 +572,7 @@ export function validateChangesResponse(body: Json): WireEnvelope<ChangesData> {
       }),
       cursor: cursorString(d.cursor, `${field}.cursor`),
       more: boolean(d.more, `${field}.more`),
+      snapshot: boolean(d.snapshot, `${field}.snapshot`),
     };
   });
 }

@@ -177,11 +177,11 @@ async function nextFeedSeq(
   return { shard, seq };
 }
 
-/** The delta a given edge operation produced, if it was applied before. */
-export async function findOp(db: SyncReader, opId: string): Promise<SyncDeltaRow | null> {
+/** The delta an edge's operation produced, if it was applied before (and is still logged). */
+export async function findOp(db: SyncReader, edgeId: string, opId: string): Promise<SyncDeltaRow | null> {
   return await db
     .query("sync_deltas")
-    .withIndex("by_op", (q) => q.eq("opId", opId))
+    .withIndex("by_op", (q) => q.eq("origin", edgeId).eq("opId", opId))
     .first();
 }
 

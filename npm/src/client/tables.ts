@@ -60,14 +60,18 @@ export const internalSyncTables = {
   })
     .index("by_feed", ["collection", "shard", "seq"])
     .index("by_doc", ["collection", "docId", "version"])
-    .index("by_op", ["opId"])
+    // Idempotency is per edge: two edges may well number their operations alike.
+    .index("by_op", ["origin", "opId"])
     .index("by_created", ["createdAt"]),
 
   /** Feed shard counters: the last sequence number given out per (collection, shard). */
   sync_feed_shards: defineTable({
     collection: v.string(),
     shard: v.number(),
+    /** Last sequence number given out in this shard. */
     seq: v.number(),
+    /** Compaction floor: last sequence number the retention purge deleted (absent = none). */
+    floor: v.optional(v.number()),
   }).index("by_shard", ["collection", "shard"]),
 
   /** The transactional outbox: one row per delta to push to dinkd. */

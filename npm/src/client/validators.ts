@@ -100,6 +100,11 @@ export const listDocumentsReturns = v.object({
   cursor: v.string(),
   /** More changes were already committed past this page. */
   more: v.boolean(),
+  /**
+   * The cursor was below the compaction floor (its changes were purged), so this page is part of
+   * a snapshot: each item's `delta` is the document's whole state. Apply it like a delta.
+   */
+  snapshot: v.boolean(),
 });
 export type FeedPage = Infer<typeof listDocumentsReturns>;
 

@@ -958,11 +958,13 @@ fn item<'a, S: Source<'a>>(source: &mut S, info: u8, values: &mut ValueScanner) 
             }
             count
         }
-        // Doc: guid, then options as an Any value
+        // Doc (content ref 9): a row is one document and never holds sub-documents; yrs also
+        // leaks a decoded sub-document (its store and the parent item reference each other),
+        // so refusing it here keeps untrusted bytes from leaking engine memory.
         _ => {
-            source.string()?;
-            values.skip_any(source.rest())?;
-            1
+            return Err(Fail::Malformed(
+                "sub-documents (content ref 9) are not supported: a row is one document",
+            ))
         }
     };
     Ok(len)
@@ -1182,8 +1184,11 @@ mod tests {
                     }
                 }
                 _ => {
-                    let sub = Doc::new();
-                    fields.insert(&mut txn, "doc", sub);
+                    // Sub-documents are refused by policy (see `subdocuments_are_refused`);
+                    // a nested map of nested maps stands in for that shape here.
+                    let outer = fields.insert(&mut txn, "doc", MapPrelim::default());
+                    let inner = outer.insert(&mut txn, "inner", MapPrelim::default());
+                    inner.insert(&mut txn, "leaf", random_any(rng, 1));
                 }
             }
         }
@@ -1642,16 +1647,17 @@ mod tests {
             let bytes = hex(text);
             let scanned = check_update_shape(&bytes, *format, DEPTH);
             let decoded = decode_yrs(&bytes, *format);
+            // Sub-documents decode in yrs but are refused by policy.
+            let accepted_by_policy = decoded.is_ok() && *name != "subdoc";
             assert_eq!(
                 scanned.is_ok(),
-                decoded.is_ok(),
+                accepted_by_policy,
                 "{name} {format:?}: {scanned:?}"
             );
             if let Ok(summary) = scanned {
                 assert_eq!(summary.trailing_bytes, 0, "{name} {format:?}");
                 let expected_depth = match *name {
                     "rich_a" => 6,
-                    "subdoc" => 3,
                     "merged_gaps" => 2,
                     _ => summary.max_any_depth,
                 };
@@ -1847,6 +1853,32 @@ mod tests {
             code(&check_update_shape(&bytes, UpdateFormat::V2, DEPTH)),
             Some(ErrorCode::InvalidDelta)
         );
+    }
+
+    #[test]
+    fn subdocuments_are_refused() {
+        // A row is one document. yrs would decode a sub-document, but the decoded sub-document
+        // and its parent item keep each other alive (found by the fuzzer's leak sanitizer).
+        let made_by_yjs = YJS_FIXTURES.iter().filter(|(n, _, _)| *n == "subdoc");
+        let made_by_yrs = {
+            let doc = new_doc(9);
+            let fields = doc.get_or_insert_map("fields");
+            let mut txn = doc.transact_mut();
+            fields.insert(&mut txn, "doc", Doc::new());
+            [
+                (UpdateFormat::V1, txn.encode_update_v1()),
+                (UpdateFormat::V2, txn.encode_update_v2()),
+            ]
+        };
+        let mut cases: Vec<(UpdateFormat, Vec<u8>)> =
+            made_by_yjs.map(|(_, f, text)| (*f, hex(text))).collect();
+        cases.extend(made_by_yrs);
+        assert_eq!(cases.len(), 4);
+        for (format, bytes) in cases {
+            let err = check_update_shape(&bytes, format, DEPTH).expect_err("sub-document");
+            assert_eq!(err.code, ErrorCode::InvalidDelta, "{format:?}");
+            assert!(err.message.contains("sub-documents"), "{}", err.message);
+        }
     }
 
     fn v1_any_item(value: &[u8]) -> Vec<u8> {
