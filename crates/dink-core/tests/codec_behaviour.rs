@@ -367,6 +367,43 @@ fn bad_bytes_are_typed_errors() {
 }
 
 #[test]
+fn an_empty_client_section_is_refused_not_a_panic() {
+    // Found by the fuzzer: an update whose section for a client the row already knows holds no
+    // structs made yrs panic while trimming it against the stored state.
+    let created = change(
+        None,
+        None,
+        Some(&fields(&[("id", s("r"))])),
+        SERVER_CLIENT_ID,
+        NOW,
+        &limits(),
+    )
+    .expect("create");
+    let mut v1 = vec![1, 0];
+    let mut client = SERVER_CLIENT_ID;
+    while client >= 0x80 {
+        v1.push((client as u8 & 0x7f) | 0x80);
+        client >>= 7;
+    }
+    v1.extend_from_slice(&[client as u8, 0, 0]);
+    let v2 = convert_v1_to_v2(&v1);
+    for (state, bytes, format) in [
+        (
+            Some(created.state.as_slice()),
+            v1.as_slice(),
+            UpdateFormat::V1,
+        ),
+        (None, v1.as_slice(), UpdateFormat::V1),
+    ] {
+        let err = ingest(state, bytes, format, &limits()).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidDelta, "{err}");
+        assert!(err.message.contains("no structs"), "{err}");
+    }
+    // Conversion refuses it too (it decodes through the same guard).
+    assert_eq!(v2.unwrap_err().code, ErrorCode::InvalidDelta);
+}
+
+#[test]
 fn documents_outside_the_row_layout_are_rejected() {
     let doc = yrs::Doc::with_options(yrs::Options::with_guid_and_client_id(
         "x".into(),

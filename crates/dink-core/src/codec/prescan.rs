@@ -797,6 +797,12 @@ fn scan<'a, S: Source<'a>>(
         if !seen_clients.insert(source.client()?) {
             return Err(Fail::Malformed("update repeats a client section"));
         }
+        // No encoder writes an empty client section (yjs and yrs skip clients with nothing to
+        // send), and yrs panics trimming an update that holds one for a client the document
+        // knows (`Update::exclude` takes the first struct).
+        if structs == 0 {
+            return Err(Fail::Malformed("client section holds no structs"));
+        }
         let mut clock = source.rest().var_u32()?;
         if S::COUNTS_COST_BYTES && structs as usize > source.rest().remaining() {
             return Err(Fail::Malformed(
