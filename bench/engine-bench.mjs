@@ -257,8 +257,13 @@ function checkEquivalence(rows) {
 }
 
 let sink = 0;
+// With `node --expose-gc` (scripts/bench.sh) every timed pass starts on a collected heap, so
+// neither side pays for the garbage the other left behind (the two share one V8 heap). Each
+// side's own garbage is still collected inside its timed pass.
+const collect = typeof globalThis.gc === "function" ? () => globalThis.gc() : () => {};
 function timeOp(impl, op, rows) {
   const fn = impls[impl][op];
+  collect();
   const t0 = performance.now();
   for (let i = 0; i < rows.length; i++) {
     const out = fn(rows[i]);
@@ -597,7 +602,7 @@ if (memory) {
 const result = {
   generatedAt: new Date().toISOString(),
   environment: { node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, platform: `${os.platform()} ${os.arch()}` },
-  config: { rows: rows.length, fieldsPerRow: 6, rounds: ROUNDS, seed: SEED, mergeUpdates: MERGE_N, coldSamples: COLD_SAMPLES, memoryIngests: MEMORY_INGESTS },
+  config: { rows: rows.length, fieldsPerRow: 6, rounds: ROUNDS, seed: SEED, mergeUpdates: MERGE_N, coldSamples: COLD_SAMPLES, memoryIngests: MEMORY_INGESTS, gcBeforeEachPass: typeof globalThis.gc === "function" },
   ops,
   native: native ? { source: nativeIn, ...native } : null,
   cold,
@@ -621,7 +626,10 @@ function renderMarkdown(r) {
       `${r.environment.cpu} x${r.environment.cores}. ${r.config.rows} rows of 6 fields, median of ${r.config.rounds} rounds, ` +
       `seed ${r.config.seed}. Same V8 process and same data for the engine (wasm through \`dink-convex/engine\`) and ` +
       "the yjs reference (`bench/yjs-reference.mjs`); native dink-core (`crates/dink-core/examples/native_bench.rs`, " +
-      "same dataset) is the limit. Ratio = yjs time / engine time, computed per round; the median is reported.",
+      "same dataset) is the limit. Ratio = yjs time / engine time, computed per round; the median is reported. " +
+      (r.config.gcBeforeEachPass
+        ? "Every timed pass starts after a full garbage collection, so neither side pays for the other's garbage."
+        : "Run without `--expose-gc`: a pass may pay for garbage the previous one left."),
     "",
   );
   L.push("## Throughput", "");

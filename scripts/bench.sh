@@ -33,7 +33,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 "$TARGET_DIR/release/examples/native_bench" "$DATASET" >"$NATIVE"
 
 echo "bench: [3/3] wasm engine vs yjs"
-node bench/engine-bench.mjs --dataset "$DATASET" --native "$NATIVE"
+node --expose-gc bench/engine-bench.mjs --dataset "$DATASET" --native "$NATIVE"
 
 echo "bench: [4/4] Convex side in convex-test (local sandbox)"; node bench/convex-bench.mjs  # -> bench/results/convex.{json,md}
 echo "bench: results in bench/results/engine.md and bench/results/engine.json"

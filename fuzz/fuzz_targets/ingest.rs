@@ -5,6 +5,8 @@
 //! * bit 1: ingest into an existing row state instead of an empty one;
 //! * bit 2: "mutate a valid update": the payload is XORed over a real update and the
 //!   length is cut, which reaches deep into the decoder faster than random bytes.
+//! * bit 4: the payload is also an untrusted state vector for `diff` against the seed state
+//!   (what an edge sends to getSnapshot); its answer must ingest into that state as a no-op.
 //!
 //! Oracle: ingest returns Ok or a typed error, never panics; an accepted update's state
 //! materializes again, and re-ingesting its own normalized delta changes nothing.
@@ -12,7 +14,7 @@
 
 use std::sync::OnceLock;
 
-use dink_core::{ingest, materialize, Limits, UpdateFormat, Value, SERVER_CLIENT_ID};
+use dink_core::{diff, ingest, materialize, Limits, UpdateFormat, Value, SERVER_CLIENT_ID};
 use libfuzzer_sys::fuzz_target;
 
 struct Seeds {
@@ -59,6 +61,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let state = (mode & 2 != 0).then_some(seeds.state.as_slice());
     let limits = Limits { max_update_bytes: 64 * 1024, ..Limits::default() };
+    if mode & 0x10 != 0 {
+        if let Ok(missing) = diff(&seeds.state, update) {
+            // The answer is a part of the state: the state takes it back as a no-op.
+            let back = ingest(Some(&seeds.state), &missing, UpdateFormat::V2, &limits)
+                .expect("a diff must ingest into its own state");
+            assert!(!back.changed, "a diff of the state changed the state");
+        }
+    }
     if let Ok(out) = ingest(state, update, format, &limits) {
         let row = materialize(&out.state, &limits).expect("accepted state must materialize");
         assert_eq!(row.fields, out.fields);

@@ -306,6 +306,33 @@ fn diff_against_a_state_vector_brings_a_peer_up_to_date() {
 }
 
 #[test]
+fn untrusted_state_vectors_are_checked_before_yrs_sees_them() {
+    let edge = Edge::new(44);
+    edge.set("id", &s("r"));
+    let state = edge.full_state_v2();
+    let sv = edge.state_vector();
+    let with_trailing = [sv.as_slice(), &[0]].concat();
+    let cases: [(&[u8], &str); 4] = [
+        // 100 million entries declared in 4 bytes: yrs would reserve room for them first.
+        (&[0x80, 0xc2, 0xd7, 0x2f], "declares 100000000 entries"),
+        (&with_trailing, "follow its last entry"),
+        // A client id of 63 bits.
+        (
+            &[1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1],
+            "53 bits",
+        ),
+        // A clock past 32 bits.
+        (&[1, 44, 0xff, 0xff, 0xff, 0xff, 0x1f], "32 bits"),
+    ];
+    for (bytes, message) in cases {
+        let err = diff(&state, bytes).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidArgument, "{bytes:?}");
+        assert!(err.message.contains(message), "{bytes:?}: {err}");
+    }
+    assert!(!diff(&state, &sv).unwrap().is_empty());
+}
+
+#[test]
 fn merge_equals_applying_each_update() {
     let mut edge = Edge::new(51);
     let mut updates = Vec::new();

@@ -52,12 +52,16 @@ describe("loading", () => {
     expect(before.initialized).toBe(false);
     expect(before.instantiations).toBe(0);
     expect(before.wasmBytes).toBeGreaterThan(10_000);
+    expect(before.memoryBytes).toBe(0);
 
     expect(engineVersion()).toMatch(/^\d+\.\d+\.\d+/);
     const after = engineStats();
     expect(after.initialized).toBe(true);
     expect(after.instantiations).toBe(1);
     expect(after.initMs).toBeGreaterThan(0);
+    // Linear memory comes in 64 KiB pages.
+    expect(after.memoryBytes).toBeGreaterThan(0);
+    expect(after.memoryBytes % 65536).toBe(0);
 
     preloadEngine();
     engineVersion();
@@ -293,6 +297,22 @@ describe("updates", () => {
     Y.applyUpdateV2(peer, missing);
     expect(peer.getMap("fields").toJSON()).toEqual(edge.getMap("fields").toJSON());
     engineError(() => diff(server.state, new Uint8Array([0xff])), "INVALID_ARGUMENT");
+  });
+
+  it("a state vector declaring more entries than it holds is refused without reserving memory", () => {
+    const { u1 } = twoEdits();
+    const server = ingest(null, u1);
+    const before = engineStats().memoryBytes;
+    // 4 bytes declaring 100 million entries (yrs alone would reserve about 2 GiB first).
+    const bomb = new Uint8Array([0x80, 0xc2, 0xd7, 0x2f]);
+    const err = engineError(() => diff(server.state, bomb), "INVALID_ARGUMENT");
+    expect(err.message).toMatch(/declares 100000000 entries/);
+    expect(engineStats().memoryBytes).toBe(before);
+    // Trailing bytes and over-wide client ids are refused too; a yjs state vector still works.
+    const sv = Y.encodeStateVector(edgeDoc(22));
+    engineError(() => diff(server.state, new Uint8Array([...sv, 0])), "INVALID_ARGUMENT");
+    engineError(() => diff(server.state, new Uint8Array([1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1])), "INVALID_ARGUMENT");
+    expect(diff(server.state, sv).length).toBeGreaterThan(0);
   });
 
   it("merge combines v2 or v1 updates into one v2 update", () => {

@@ -32,6 +32,11 @@ export interface EngineStats {
   initialized: boolean;
   /** Instances created so far in this JavaScript realm (1 + re-instantiations after traps). */
   instantiations: number;
+  /**
+   * The live instance's linear memory in bytes (0 before the first call). WebAssembly memory
+   * only grows, so this is the engine's high-water mark in this realm.
+   */
+  memoryBytes: number;
 }
 
 type State = "cold" | "ready" | "poisoned";
@@ -39,6 +44,8 @@ type State = "cold" | "ready" | "poisoned";
 let state: State = "cold";
 let initMs = 0;
 let instantiations = 0;
+let compiled: WebAssembly.Module | undefined;
+let memory: WebAssembly.Memory | undefined;
 
 function now(): number {
   const perf = (globalThis as { performance?: { now?: () => number } }).performance;
@@ -48,13 +55,15 @@ function now(): number {
 function initialise(): void {
   const started = now();
   try {
-    if (state === "cold") {
-      const bytes = decodeBase64(WASM_BASE64);
-      const module = new WebAssembly.Module(bytes);
-      glue.initSync({ module });
+    if (compiled === undefined) {
+      const module = new WebAssembly.Module(decodeBase64(WASM_BASE64));
+      memory = glue.initSync({ module }).memory;
+      compiled = module;
     } else {
-      // Fresh instance of the already compiled module; resets the glue's cached views.
+      // Fresh instance of the already compiled module; resets the glue's cached views. The
+      // glue is initialised, so `initSync` just hands back the new instance's exports.
       glue.__wbg_reset_state();
+      memory = glue.initSync({ module: compiled }).memory;
     }
   } catch (cause) {
     throw new EngineError("INTERNAL", `failed to initialise the dink engine: ${describe(cause)}`, {
@@ -77,7 +86,13 @@ export function preloadEngine(): void {
 
 /** Size and initialisation cost of the engine. */
 export function engineStats(): EngineStats {
-  return { wasmBytes: WASM_BYTE_LENGTH, initMs, initialized: state === "ready", instantiations };
+  return {
+    wasmBytes: WASM_BYTE_LENGTH,
+    initMs,
+    initialized: state === "ready",
+    instantiations,
+    memoryBytes: memory?.buffer.byteLength ?? 0,
+  };
 }
 
 /**

@@ -41,6 +41,7 @@ describe("traps", () => {
     const again = ingest(first.state, update);
     expect(glue.__wbg_reset_state).toHaveBeenCalledTimes(1);
     expect(engineStats()).toMatchObject({ initialized: true, instantiations: 2, initMs: coldInitMs });
+    expect(engineStats().memoryBytes).toBeGreaterThan(0);
     expect(again.changed).toBe(false);
     expect(again.fields).toEqual({ a: 1 });
   });

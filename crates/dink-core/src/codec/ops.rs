@@ -1,21 +1,16 @@
 //! Byte-level operations on updates: diff, merge, state vector, format conversion.
 
-use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::StateVector;
 
 use yrs::Transact;
 
 use super::encoder_v2::{diff_v2, encode_v2};
+use super::prescan::decode_state_vector;
 use super::row_doc::{decode_update, load_state, prescan};
 use super::UpdateFormat;
 use crate::error::EngineError;
 use crate::limits::Limits;
-
-fn decode_state_vector(bytes: &[u8]) -> Result<StateVector, EngineError> {
-    StateVector::decode_v1(bytes)
-        .map_err(|e| EngineError::invalid_argument(format!("state vector is malformed: {e}")))
-}
 
 /// Everything in `state` (v2) that a peer with `remote_state_vector` (standard encoding) has
 /// not seen, as a v2 update. An empty state vector gives the whole state.
