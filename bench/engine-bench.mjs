@@ -257,13 +257,20 @@ function checkEquivalence(rows) {
 }
 
 let sink = 0;
-// With `node --expose-gc` (scripts/bench.sh) every timed pass starts on a collected heap, so
-// neither side pays for the garbage the other left behind (the two share one V8 heap). Each
-// side's own garbage is still collected inside its timed pass.
-const collect = typeof globalThis.gc === "function" ? () => globalThis.gc() : () => {};
-function timeOp(impl, op, rows) {
+// Two heap modes, because yjs (a JS library) is sensitive to the state of the V8 heap the two
+// sides share. "settled" (needs `node --expose-gc`, as scripts/bench.sh runs it): every timed
+// pass starts on a collected heap, so neither side pays for the other's garbage, then runs 500
+// untimed operations so the young generation regrows to that side's own steady state (a full
+// collection shrinks it). "shared": passes follow each other with no forced collection. Each
+// side's own garbage is collected inside its pass in both modes; targets must hold in both.
+const collect = typeof globalThis.gc === "function" ? () => globalThis.gc() : null;
+const SETTLE_OPS = 500;
+function timeOp(impl, op, rows, settle = false) {
   const fn = impls[impl][op];
-  collect();
+  if (settle && collect !== null) {
+    collect();
+    for (let i = 0; i < Math.min(SETTLE_OPS, rows.length); i++) sink += fn(rows[i]) ? 1 : 0;
+  }
   const t0 = performance.now();
   for (let i = 0; i < rows.length; i++) {
     const out = fn(rows[i]);
@@ -485,19 +492,27 @@ log("equivalence: engine and yjs reference give the same rows, state vectors and
 // Warm-up: one pass of each op for both (JIT, wasm tier-up).
 for (const op of OPS) for (const impl of ["engine", "yjs"]) timeOp(impl, op, rows.slice(0, Math.min(rows.length, 2000)));
 
-const ops = {};
-for (const op of OPS) {
-  const per = { engine: [], yjs: [], ratio: [] };
-  for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 ? ["yjs", "engine"] : ["engine", "yjs"];
-    const t = {};
-    for (const impl of order) t[impl] = timeOp(impl, op, rows);
-    per.engine.push(t.engine);
-    per.yjs.push(t.yjs);
-    per.ratio.push(t.yjs / t.engine);
-    log(`${op.padEnd(6)} round ${r + 1}/${ROUNDS}: engine ${t.engine.toFixed(0)} ms, yjs ${t.yjs.toFixed(0)} ms, yjs/engine ${(t.yjs / t.engine).toFixed(2)}x`);
+function measureOps(settle) {
+  const mode = settle ? "settled" : "shared";
+  const ops = {};
+  for (const op of OPS) {
+    const per = { engine: [], yjs: [], ratio: [] };
+    for (let r = 0; r < ROUNDS; r++) {
+      const order = r % 2 ? ["yjs", "engine"] : ["engine", "yjs"];
+      const t = {};
+      for (const impl of order) t[impl] = timeOp(impl, op, rows, settle);
+      per.engine.push(t.engine);
+      per.yjs.push(t.yjs);
+      per.ratio.push(t.yjs / t.engine);
+      log(`${op.padEnd(6)} ${mode} heap, round ${r + 1}/${ROUNDS}: engine ${t.engine.toFixed(0)} ms, yjs ${t.yjs.toFixed(0)} ms, yjs/engine ${(t.yjs / t.engine).toFixed(2)}x`);
+    }
+    ops[op] = summarize(op, per);
   }
-  ops[op] = {
+  return ops;
+}
+
+function summarize(op, per) {
+  return {
     label: OP_LABEL[op],
     engineMs: round(median(per.engine)),
     yjsMs: round(median(per.yjs)),
@@ -509,6 +524,10 @@ for (const op of OPS) {
     yjsRoundsMs: per.yjs.map((x) => round(x)),
   };
 }
+
+// The primary table: the settled heap when collections can be forced, else the shared heap.
+const ops = measureOps(collect !== null);
+const opsSharedHeap = collect !== null ? measureOps(false) : null;
 
 let native = null;
 if (nativeIn && existsSync(nativeIn)) {
@@ -572,9 +591,16 @@ if (probe) {
 
 const targets = [];
 const target = (name, goal, value, met) => targets.push({ name, goal, value, met });
-target("ingest vs yjs", ">= 2.5x faster", `${ops.ingest.ratioMedian}x`, ops.ingest.ratioMedian >= 2.5);
-target("change vs yjs", ">= 2.5x faster", `${ops.change.ratioMedian}x`, ops.change.ratioMedian >= 2.5);
-target("diff vs yjs", ">= 3x faster", `${ops.diff.ratioMedian}x`, ops.diff.ratioMedian >= 3);
+/** A speed target holds only if it holds in every heap mode measured. */
+function speedTarget(name, goal, op, min) {
+  const settled = ops[op].ratioMedian;
+  const shared = opsSharedHeap?.[op].ratioMedian;
+  const value = shared === undefined ? `${settled}x` : `${settled}x (settled heap), ${shared}x (shared heap)`;
+  target(name, goal, value, settled >= min && (shared === undefined || shared >= min));
+}
+speedTarget("ingest vs yjs", ">= 2.5x faster", "ingest", 2.5);
+speedTarget("change vs yjs", ">= 2.5x faster", "change", 2.5);
+speedTarget("diff vs yjs", ">= 3x faster", "diff", 3);
 if (cold) {
   target("cold start (fresh V8 context + 1 ingest)", "no worse than yjs", `${cold.engine.totalMs} ms vs ${cold.yjs.totalMs} ms`, cold.engine.totalMs <= cold.yjs.totalMs);
 }
@@ -602,8 +628,9 @@ if (memory) {
 const result = {
   generatedAt: new Date().toISOString(),
   environment: { node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, platform: `${os.platform()} ${os.arch()}` },
-  config: { rows: rows.length, fieldsPerRow: 6, rounds: ROUNDS, seed: SEED, mergeUpdates: MERGE_N, coldSamples: COLD_SAMPLES, memoryIngests: MEMORY_INGESTS, gcBeforeEachPass: typeof globalThis.gc === "function" },
+  config: { rows: rows.length, fieldsPerRow: 6, rounds: ROUNDS, seed: SEED, mergeUpdates: MERGE_N, coldSamples: COLD_SAMPLES, memoryIngests: MEMORY_INGESTS, gcBeforeEachPass: collect !== null, heapModes: collect !== null ? ["settled", "shared"] : ["shared"] },
   ops,
+  opsSharedHeap,
   native: native ? { source: nativeIn, ...native } : null,
   cold,
   wasm: wasmSize,
@@ -628,8 +655,11 @@ function renderMarkdown(r) {
       "the yjs reference (`bench/yjs-reference.mjs`); native dink-core (`crates/dink-core/examples/native_bench.rs`, " +
       "same dataset) is the limit. Ratio = yjs time / engine time, computed per round; the median is reported. " +
       (r.config.gcBeforeEachPass
-        ? "Every timed pass starts after a full garbage collection, so neither side pays for the other's garbage."
-        : "Run without `--expose-gc`: a pass may pay for garbage the previous one left."),
+        ? "Two heap modes: in the settled heap (the first table) every timed pass starts after a full garbage collection " +
+          "and 500 untimed operations of its own, so neither side pays for the other's garbage; in the shared heap the " +
+          "passes follow each other without forced collections. yjs, being JavaScript, is the side that moves between " +
+          "the two; a speed target counts as met only if it holds in both."
+        : "Run without `--expose-gc`: shared heap only, a pass may pay for garbage the previous one left."),
     "",
   );
   L.push("## Throughput", "");
@@ -644,6 +674,19 @@ function renderMarkdown(r) {
     );
   }
   L.push("");
+  if (r.opsSharedHeap) {
+    L.push("### Shared heap (no forced collections)", "");
+    L.push("| operation | engine (wasm) | yjs | yjs / engine (median) | per-round ratios |");
+    L.push("|---|---:|---:|---:|---|");
+    for (const op of OPS) {
+      const o = r.opsSharedHeap[op];
+      L.push(
+        `| ${o.label} | ${o.engineMs} ms (${o.engineUsPerOp} µs/op) | ${o.yjsMs} ms (${o.yjsUsPerOp} µs/op) | ` +
+          `**${o.ratioMedian}x** | ${o.ratioPerRound.join(", ")} |`,
+      );
+    }
+    L.push("");
+  }
   if (r.cold) {
     L.push("## Cold start", "");
     L.push(
