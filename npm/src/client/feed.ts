@@ -48,7 +48,7 @@ const SNAPSHOT_PREFIX = "s1";
  * Delta or state bytes one page may carry: half of Convex's 16 MiB return limit, which leaves
  * room for base64 in the HTTP answer (20 MiB). A page always holds at least one item.
  */
-export const FEED_PAGE_BYTES = 8 * 1024 * 1024;
+const FEED_PAGE_BYTES = 8 * 1024 * 1024;
 
 const encodeSeqs = (seqs: number[]): string => seqs.map((s) => s.toString(36)).join(".");
 
