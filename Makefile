@@ -3,7 +3,7 @@
 #
 #   make setup   install tools and npm dependencies (idempotent, silent when done)
 #   make build   wasm engine (scripts/build-wasm.sh) + TypeScript package (npm/dist)
-#   make test    everything CI runs: Rust fmt/clippy/tests, fuzz smoke, npm tests
+#   make test    everything CI runs: ESLint/Prettier, Rust fmt/clippy/tests, fuzz smoke, npm tests
 #   make demo    the whole sync loop in a local sandbox (convex-test behind 127.0.0.1 HTTP, not Convex)
 #   make demo-engine  the engine alone: offline writers converging on CRDT deltas
 #   make bench   the benchmarks
@@ -16,7 +16,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 step = @printf '\n==> %s\n' "$(1)"
 
-.PHONY: setup build build-wasm build-ts test rust-fmt rust-clippy rust-test fuzz-smoke npm-test demo demo-engine bench clean
+.PHONY: setup build build-wasm build-ts test lint rust-fmt rust-clippy rust-test fuzz-smoke npm-test demo demo-engine bench clean
 
 setup:
 	$(call step,setup: tools and dependencies)
@@ -48,13 +48,17 @@ fuzz-smoke: setup
 	$(call step,test: fuzz smoke)
 	@bash scripts/fuzz-smoke.sh
 
+lint: setup
+	$(call step,test: eslint and prettier --check)
+	@npm run --silent lint
+
 npm-test: build
 	$(call step,test: npm workspaces)
 	@npm test --workspaces --if-present
 
 # Prerequisites run left to right, each once (.NOTPARALLEL: the machines are small and the
 # Rust steps share one target dir).
-test: setup build rust-fmt rust-clippy rust-test fuzz-smoke npm-test
+test: setup lint build rust-fmt rust-clippy rust-test fuzz-smoke npm-test
 	$(call step,test: all passed)
 
 # The example app's functions in convex-test behind real HTTP on 127.0.0.1, simulated Yjs edges
@@ -69,8 +73,7 @@ demo-engine: build
 
 bench: build
 	$(call step,bench)
-	@if [[ -f scripts/bench.sh ]]; then bash scripts/bench.sh; \
-	else echo "skipped: scripts/bench.sh does not exist yet"; fi
+	@bash scripts/bench.sh
 
 clean:
 	rm -rf npm/dist npm/src/wasm target/dink-wasm-build

@@ -77,16 +77,22 @@ async function timedSections() {
   const ctx = { random, rounds: cfg.rounds, log, timing };
   log(`1/4 HTTP ingest path: ${cfg.rounds} rounds (+1 warm-up) x 8 configurations x ${cfg.deltasPerRound} deltas`);
   const ingest = await sections.ingestSection(ctx, { deltasPerRound: cfg.deltasPerRound, fillerSizes: cfg.fillerRows });
-  log(`2/4 trigger path: ${cfg.rounds} rounds (+1 warm-up) x ${cfg.writesPerRound} creates and toggles, synced and plain`);
+  log(
+    `2/4 trigger path: ${cfg.rounds} rounds (+1 warm-up) x ${cfg.writesPerRound} creates and toggles, synced and plain`,
+  );
   const trigger = await sections.triggerSection(ctx, { writesPerRound: cfg.writesPerRound });
   const repeats = pass === "wall" ? cfg.outboxRepeats : 1;
-  log(`3/4 outbox: ${cfg.outboxItems} items, ${repeats} run(s) without failures, 1 with failure rate ${cfg.outboxFailureRate}`);
+  log(
+    `3/4 outbox: ${cfg.outboxItems} items, ${repeats} run(s) without failures, 1 with failure rate ${cfg.outboxFailureRate}`,
+  );
   const outbox = [];
   for (const failureRate of [0, cfg.outboxFailureRate]) {
     for (let i = 0; i < (failureRate === 0 ? repeats : 1); i++) {
       const run = await sections.outboxRun(ctx, { items: cfg.outboxItems, failureRate });
       outbox.push(run);
-      log(`outbox run (failure rate ${failureRate}): ${run.items} items in ${run.wallMs.toFixed(0)} ms, ${run.requests} requests, ${run.failedRequests} failed`);
+      log(
+        `outbox run (failure rate ${failureRate}): ${run.items} items in ${run.wallMs.toFixed(0)} ms, ${run.requests} requests, ${run.failedRequests} failed`,
+      );
     }
   }
   return { ingest, trigger, outbox };
@@ -111,7 +117,9 @@ for (const writers of ["convex", "edge", "mixed"]) {
   );
   storage.push(run);
   const p = run.points.at(-1);
-  log(`storage (${writers}): after ${p.edits} edits state ${p.stateBytes} B, ${p.deltaRows} delta rows (${p.deltaRowBytes} B), ${p.outboxRows} outbox rows`);
+  log(
+    `storage (${writers}): after ${p.edits} edits state ${p.stateBytes} B, ${p.deltaRows} delta rows (${p.deltaRowBytes} B), ${p.outboxRows} outbox rows`,
+  );
 }
 
 log("engine pass: the same sections 1-3 in a child process with the engine timing shim");

@@ -196,7 +196,15 @@ function readDataset(file) {
   const mergeN = u32();
   const rows = [];
   for (let i = 0; i < n; i++) {
-    const r = { state: blob(), update: blob(), oldJson: str(), newJson: str(), diffState: blob(), diffSv: blob(), merge: [] };
+    const r = {
+      state: blob(),
+      update: blob(),
+      oldJson: str(),
+      newJson: str(),
+      diffState: blob(),
+      diffSv: blob(),
+      merge: [],
+    };
     for (let k = 0; k < mergeN; k++) r.merge.push(blob());
     rows.push(r);
   }
@@ -247,7 +255,8 @@ function checkEquivalence(rows) {
     }
     const ed = impls.engine.diff(r);
     const yd = impls.yjs.diff(r);
-    if (svMap(engine.stateVector(ed)) !== svMap(Y.encodeStateVectorFromUpdateV2(yd))) throw new Error(`diff differs at row ${i}`);
+    if (svMap(engine.stateVector(ed)) !== svMap(Y.encodeStateVectorFromUpdateV2(yd)))
+      throw new Error(`diff differs at row ${i}`);
     const em = impls.engine.merge(r);
     const ym = impls.yjs.merge(r);
     const a = engine.materialize(em);
@@ -334,7 +343,10 @@ async function coldSample(kind, bundle) {
 function runCold(bundles, rows) {
   writeFileSync(
     join(TMP, "cold-input.json"),
-    JSON.stringify({ state: Buffer.from(rows[0].state).toString("base64"), update: Buffer.from(rows[0].update).toString("base64") }),
+    JSON.stringify({
+      state: Buffer.from(rows[0].state).toString("base64"),
+      update: Buffer.from(rows[0].update).toString("base64"),
+    }),
   );
   const samples = { engine: [], yjs: [] };
   for (let s = 0; s < COLD_SAMPLES; s++) {
@@ -384,7 +396,10 @@ async function memoryProbe() {
   if (stats && typeof stats.memoryBytes === "number") return () => engine.engineStats().memoryBytes;
   // Fallback: the wasm-bindgen glue returns the live instance's exports from `initSync` once it
   // is initialised (the engine was used above, so this does not create a second instance).
-  for (const file of [join(ROOT, "npm", "dist", "wasm", "dink_wasm.js"), join(ROOT, "npm", "src", "wasm", "dink_wasm.js")]) {
+  for (const file of [
+    join(ROOT, "npm", "dist", "wasm", "dink_wasm.js"),
+    join(ROOT, "npm", "src", "wasm", "dink_wasm.js"),
+  ]) {
     if (!existsSync(file)) continue;
     const glue = await import(file);
     if (typeof glue.initSync !== "function") continue;
@@ -437,7 +452,10 @@ function stateSizes() {
     const update = Y.encodeStateAsUpdateV2(edge, sv);
     const times = { engine: [], yjs: [] };
     for (let k = 0; k < 21; k++) {
-      for (const [impl, api] of [["engine", engine], ["yjs", yjsRef]]) {
+      for (const [impl, api] of [
+        ["engine", engine],
+        ["yjs", yjsRef],
+      ]) {
         const t0 = performance.now();
         api.ingest(state, update, 2);
         times[impl].push(performance.now() - t0);
@@ -490,7 +508,8 @@ checkEquivalence(rows);
 log("equivalence: engine and yjs reference give the same rows, state vectors and diffs on a sample");
 
 // Warm-up: one pass of each op for both (JIT, wasm tier-up).
-for (const op of OPS) for (const impl of ["engine", "yjs"]) timeOp(impl, op, rows.slice(0, Math.min(rows.length, 2000)));
+for (const op of OPS)
+  for (const impl of ["engine", "yjs"]) timeOp(impl, op, rows.slice(0, Math.min(rows.length, 2000)));
 
 function measureOps(settle) {
   const mode = settle ? "settled" : "shared";
@@ -504,7 +523,9 @@ function measureOps(settle) {
       per.engine.push(t.engine);
       per.yjs.push(t.yjs);
       per.ratio.push(t.yjs / t.engine);
-      log(`${op.padEnd(6)} ${mode} heap, round ${r + 1}/${ROUNDS}: engine ${t.engine.toFixed(0)} ms, yjs ${t.yjs.toFixed(0)} ms, yjs/engine ${(t.yjs / t.engine).toFixed(2)}x`);
+      log(
+        `${op.padEnd(6)} ${mode} heap, round ${r + 1}/${ROUNDS}: engine ${t.engine.toFixed(0)} ms, yjs ${t.yjs.toFixed(0)} ms, yjs/engine ${(t.yjs / t.engine).toFixed(2)}x`,
+      );
     }
     ops[op] = summarize(op, per);
   }
@@ -561,7 +582,9 @@ if (cold) {
 } else log("cold start: esbuild not available, skipped");
 
 const wasm = await wasmBytes();
-const wasmSize = wasm ? { source: wasm.source, rawBytes: wasm.bytes.length, gzipBytes: gzipSync(wasm.bytes, { level: 9 }).length } : null;
+const wasmSize = wasm
+  ? { source: wasm.source, rawBytes: wasm.bytes.length, gzipBytes: gzipSync(wasm.bytes, { level: 9 }).length }
+  : null;
 if (wasmSize) log(`wasm: ${wasmSize.rawBytes} bytes raw (${kb(wasmSize.rawBytes)}), ${wasmSize.gzipBytes} gzip`);
 
 log("state size: 10,000 edits of one field by 1 and by 10 writers...");
@@ -602,9 +625,20 @@ speedTarget("ingest vs yjs", ">= 2.5x faster", "ingest", 2.5);
 speedTarget("change vs yjs", ">= 2.5x faster", "change", 2.5);
 speedTarget("diff vs yjs", ">= 3x faster", "diff", 3);
 if (cold) {
-  target("cold start (fresh V8 context + 1 ingest)", "no worse than yjs", `${cold.engine.totalMs} ms vs ${cold.yjs.totalMs} ms`, cold.engine.totalMs <= cold.yjs.totalMs);
+  target(
+    "cold start (fresh V8 context + 1 ingest)",
+    "no worse than yjs",
+    `${cold.engine.totalMs} ms vs ${cold.yjs.totalMs} ms`,
+    cold.engine.totalMs <= cold.yjs.totalMs,
+  );
 }
-if (wasmSize) target("wasm size", "<= 400 KiB (raw)", `${kb(wasmSize.rawBytes)} raw, ${kb(wasmSize.gzipBytes)} gzip`, wasmSize.rawBytes <= 400 * 1024);
+if (wasmSize)
+  target(
+    "wasm size",
+    "<= 400 KiB (raw)",
+    `${kb(wasmSize.rawBytes)} raw, ${kb(wasmSize.gzipBytes)} gzip`,
+    wasmSize.rawBytes <= 400 * 1024,
+  );
 for (const s of sizes) {
   // Independent of the number of edits: going from 100 to 10,000 edits may only widen the
   // varint clocks (at most 8 bytes per writer), never add bytes per edit.
@@ -627,8 +661,23 @@ if (memory) {
 
 const result = {
   generatedAt: new Date().toISOString(),
-  environment: { node: process.version, cpu: os.cpus()[0]?.model, cores: os.cpus().length, platform: `${os.platform()} ${os.arch()}` },
-  config: { rows: rows.length, fieldsPerRow: 6, rounds: ROUNDS, seed: SEED, mergeUpdates: MERGE_N, coldSamples: COLD_SAMPLES, memoryIngests: MEMORY_INGESTS, gcBeforeEachPass: collect !== null, heapModes: collect !== null ? ["settled", "shared"] : ["shared"] },
+  environment: {
+    node: process.version,
+    cpu: os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    platform: `${os.platform()} ${os.arch()}`,
+  },
+  config: {
+    rows: rows.length,
+    fieldsPerRow: 6,
+    rounds: ROUNDS,
+    seed: SEED,
+    mergeUpdates: MERGE_N,
+    coldSamples: COLD_SAMPLES,
+    memoryIngests: MEMORY_INGESTS,
+    gcBeforeEachPass: collect !== null,
+    heapModes: collect !== null ? ["settled", "shared"] : ["shared"],
+  },
   ops,
   opsSharedHeap,
   native: native ? { source: nativeIn, ...native } : null,
@@ -663,7 +712,9 @@ function renderMarkdown(r) {
     "",
   );
   L.push("## Throughput", "");
-  L.push("| operation | engine (wasm) | yjs | native | yjs / engine (median) | per-round ratios | engine / native (wasm cost) |");
+  L.push(
+    "| operation | engine (wasm) | yjs | native | yjs / engine (median) | per-round ratios | engine / native (wasm cost) |",
+  );
   L.push("|---|---:|---:|---:|---:|---|---:|");
   for (const op of OPS) {
     const o = r.ops[op];
@@ -695,18 +746,25 @@ function renderMarkdown(r) {
         "instantiates the wasm.",
       "",
     );
-    L.push("| | bundle | bundle gzip | evaluate | first ingest (of which wasm decode + compile + instantiate) | total |");
+    L.push(
+      "| | bundle | bundle gzip | evaluate | first ingest (of which wasm decode + compile + instantiate) | total |",
+    );
     L.push("|---|---:|---:|---:|---:|---:|");
     for (const k of ["engine", "yjs"]) {
       const c = r.cold[k];
       const init = c.wasmInitMs !== null && c.wasmInitMs !== undefined ? ` (${c.wasmInitMs} ms)` : "";
-      L.push(`| ${k} | ${kb(c.bundleBytes)} | ${kb(c.bundleGzipBytes)} | ${c.evalMs} ms | ${c.firstIngestMs} ms${init} | **${c.totalMs} ms** |`);
+      L.push(
+        `| ${k} | ${kb(c.bundleBytes)} | ${kb(c.bundleGzipBytes)} | ${c.evalMs} ms | ${c.firstIngestMs} ms${init} | **${c.totalMs} ms** |`,
+      );
     }
     L.push("");
   }
   if (r.wasm) {
     L.push("## WebAssembly module", "");
-    L.push(`${r.wasm.rawBytes} bytes raw (${kb(r.wasm.rawBytes)}), ${r.wasm.gzipBytes} bytes gzip -9 (${kb(r.wasm.gzipBytes)}); from \`${r.wasm.source}\`.`, "");
+    L.push(
+      `${r.wasm.rawBytes} bytes raw (${kb(r.wasm.rawBytes)}), ${r.wasm.gzipBytes} bytes gzip -9 (${kb(r.wasm.gzipBytes)}); from \`${r.wasm.source}\`.`,
+      "",
+    );
   }
   L.push("## Stored state size", "");
   L.push(
@@ -715,11 +773,15 @@ function renderMarkdown(r) {
       "edge ingest costs on the 10,000-edit state.",
     "",
   );
-  L.push("| writers | engine bytes (1 / 100 / 10,000 edits) | yjs bytes | structs in the state | one ingest at 10,000 edits (engine / yjs) |");
+  L.push(
+    "| writers | engine bytes (1 / 100 / 10,000 edits) | yjs bytes | structs in the state | one ingest at 10,000 edits (engine / yjs) |",
+  );
   L.push("|---:|---|---|---|---|");
   for (const s of r.stateSize) {
     const three = (o) => `${o[1]} / ${o[100]} / ${o[10000]}`;
-    L.push(`| ${s.writers} | ${three(s.sizes)} | ${three(s.yjsSizes)} | ${three(s.structs)} | ${s.ingestUsAt10k.engine} µs / ${s.ingestUsAt10k.yjs} µs |`);
+    L.push(
+      `| ${s.writers} | ${three(s.sizes)} | ${three(s.yjsSizes)} | ${three(s.structs)} | ${s.ingestUsAt10k.engine} µs / ${s.ingestUsAt10k.yjs} µs |`,
+    );
   }
   L.push(
     "",

@@ -422,7 +422,9 @@ for (const [i, w] of writers.entries()) {
   console.log(`  ${w.name.padEnd(12)} ${w.kind.padEnd(7)} rows digest ${digest.slice(0, 16)}`);
 }
 if (differing.length === 0 && stuck === 0 && pending.length === 0) {
-  console.log(`CONVERGED: all ${writers.length} writers hold the same ${ROWS} rows (${live} live, ${deleted} deleted).`);
+  console.log(
+    `CONVERGED: all ${writers.length} writers hold the same ${ROWS} rows (${live} live, ${deleted} deleted).`,
+  );
   process.exit(0);
 }
 console.log(

@@ -104,8 +104,21 @@ const started = Date.now();
 let cli;
 try {
   cli = await runCli([
-    cliPath, "dev", "--once", "--codegen", "disable", "--typecheck", "disable", "--tail-logs", "disable",
-    "--debug-bundle-path", outDir, "--url", url, "--admin-key", "bundle-check",
+    cliPath,
+    "dev",
+    "--once",
+    "--codegen",
+    "disable",
+    "--typecheck",
+    "disable",
+    "--tail-logs",
+    "disable",
+    "--debug-bundle-path",
+    outDir,
+    "--url",
+    url,
+    "--admin-key",
+    "bundle-check",
   ]);
 } finally {
   server.close();
@@ -115,7 +128,10 @@ try {
 const bundleMs = Date.now() - started;
 
 if (cli.code !== 0) {
-  fail(1, `\`convex dev --once --debug-bundle-path\` exited with ${cli.code} (requests to the stand-in: ${requests.join(", ") || "none"}):\n${cli.output}`);
+  fail(
+    1,
+    `\`convex dev --once --debug-bundle-path\` exited with ${cli.code} (requests to the stand-in: ${requests.join(", ") || "none"}):\n${cli.output}`,
+  );
 }
 
 // --- what the bundler wrote ----------------------------------------------------------------------
@@ -137,10 +153,12 @@ for (const [file, names] of Object.entries(EXPECTED)) {
 // The bundler splits shared code into `_deps/*.js` chunks; follow each module's static imports.
 const withWasm = Object.keys(modules).filter((f) => reachesWasm(isolateDir, f));
 for (const f of NEED_WASM) {
-  if (modules[f] && !withWasm.includes(f)) problems.push(`${f} does not reach the engine's embedded wasm (no base64 \\0asm in it or its imports)`);
+  if (modules[f] && !withWasm.includes(f))
+    problems.push(`${f} does not reach the engine's embedded wasm (no base64 \\0asm in it or its imports)`);
 }
 const nodeDir = join(outDir, "node");
-if (existsSync(nodeDir) && readdirSync(nodeDir).length > 0) problems.push(`unexpected "use node" modules in ${nodeDir}`);
+if (existsSync(nodeDir) && readdirSync(nodeDir).length > 0)
+  problems.push(`unexpected "use node" modules in ${nodeDir}`);
 if (problems.length > 0) fail(1, problems.join("\n"));
 
 const totalBytes = readdirSync(isolateDir, { recursive: true })
@@ -150,7 +168,10 @@ const summary = { ok: true, outDir, isolateDir, bundleMs, totalBytes, modules, w
 if (json) process.stdout.write(`${JSON.stringify(summary)}\n`);
 else {
   log(`bundled convex-example in ${bundleMs} ms into ${isolateDir}`);
-  for (const [f, m] of Object.entries(modules)) log(`  ${f.padEnd(20)} ${(m.bytes / 1024).toFixed(0).padStart(6)} KiB${withWasm.includes(f) ? "  (reaches the embedded wasm engine)" : ""}`);
+  for (const [f, m] of Object.entries(modules))
+    log(
+      `  ${f.padEnd(20)} ${(m.bytes / 1024).toFixed(0).padStart(6)} KiB${withWasm.includes(f) ? "  (reaches the embedded wasm engine)" : ""}`,
+    );
   log(`  all modules with shared chunks: ${(totalBytes / 1024).toFixed(0)} KiB`);
   // Nobody asked to keep it: remove the temp dir.
   if (!outArg) rmSync(dirname(outDir), { recursive: true, force: true });
@@ -162,7 +183,14 @@ function runCli(argv) {
   return new Promise((ok) => {
     const env = { ...process.env };
     // A deployment chosen by the caller's environment must not redirect the check.
-    for (const k of ["CONVEX_DEPLOYMENT", "CONVEX_URL", "CONVEX_SELF_HOSTED_URL", "CONVEX_SELF_HOSTED_ADMIN_KEY", "CONVEX_DEPLOY_KEY"]) delete env[k];
+    for (const k of [
+      "CONVEX_DEPLOYMENT",
+      "CONVEX_URL",
+      "CONVEX_SELF_HOSTED_URL",
+      "CONVEX_SELF_HOSTED_ADMIN_KEY",
+      "CONVEX_DEPLOY_KEY",
+    ])
+      delete env[k];
     env.CI = "1"; // no interactive prompts
     const child = spawn(process.execPath, argv, { cwd: appDir, env, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -197,7 +225,11 @@ function exportNames(source) {
   const names = new Set();
   for (const m of source.matchAll(/export\s*\{([^}]*)\}/g)) {
     for (const part of m[1].split(",")) {
-      const name = part.trim().split(/\s+as\s+/).pop()?.trim();
+      const name = part
+        .trim()
+        .split(/\s+as\s+/)
+        .pop()
+        ?.trim();
       if (name) names.add(name);
     }
   }

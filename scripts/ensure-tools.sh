@@ -85,7 +85,7 @@ npm_stamp="$(
   {
     node --version
     sha256sum package-lock.json package.json
-    for dir in npm tests; do
+    for dir in npm tests convex-example; do
       if [[ -f "$dir/package.json" ]]; then sha256sum "$dir/package.json"; fi
     done
   } | sha256sum | cut -d' ' -f1

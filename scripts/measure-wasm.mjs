@@ -66,4 +66,3 @@ if (process.argv[2] === "--one") {
     );
   }
 }
-

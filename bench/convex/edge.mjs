@@ -1,4 +1,4 @@
-// The benchmark's edge: real Yjs documents (root map "fields", the ARCHITECTURE.md layout) whose
+// The benchmark's edge: real Yjs documents (root map "fields", the row layout in docs/protocol.md) whose
 // local edits become Yjs update v2 deltas, and the `POST /api/dink/applyDelta` body that carries
 // them (docs/protocol.md). Bodies are built before a timed window opens: encoding them is the
 // edge's cost, not Convex's.
@@ -102,7 +102,9 @@ export async function postDeltas(send, syncKey, body, expected) {
     const results = parsed.data.results;
     const notApplied = results.filter((r) => r.status !== "applied");
     if (results.length !== expected || notApplied.length > 0) {
-      throw new Error(`applyDelta: ${notApplied.length} of ${results.length} not applied: ${JSON.stringify(notApplied[0])}`);
+      throw new Error(
+        `applyDelta: ${notApplied.length} of ${results.length} not applied: ${JSON.stringify(notApplied[0])}`,
+      );
     }
     return results;
   };

@@ -82,7 +82,8 @@ export function buildResults({ cfg, checkpoints, environment, wall, engine, stor
     const pick = runs.find((r) => r.wallMs === wallMs) ?? runs[0];
     const engineUsPerItem = median(eruns.map((r) => (r.engine.engineMs / r.items) * 1000));
     const calls = {};
-    for (const r of eruns) for (const [n, c] of Object.entries(r.engine.calls)) if (n !== "wasm") calls[n] = r3(c.calls / r.items);
+    for (const r of eruns)
+      for (const [n, c] of Object.entries(r.engine.calls)) if (n !== "wasm") calls[n] = r3(c.calls / r.items);
     return {
       failureRate,
       items: pick.items,
@@ -157,7 +158,9 @@ export function renderMarkdown(res) {
     "Each applying call also schedules one outbox drain (so edge changes fan out without waiting for the cron). convex-test runs it from a `setTimeout(0)` in the same process, so it lands inside the window: its outbox transitions are counted in *engine / delta* and its database work in *glue*, although on Convex it is a separate transaction that adds no latency to the ingest call. The engine's own ingest cost is the `ingest` entry of the last column; single-delta requests carry one drain each and are inflated most.",
   );
   L.push("");
-  L.push("| deltas | batch | via | wall / delta | engine / delta (of which wasm) | glue / delta | engine share | docs in db (before -> after) | engine calls per delta |");
+  L.push(
+    "| deltas | batch | via | wall / delta | engine / delta (of which wasm) | glue / delta | engine share | docs in db (before -> after) | engine calls per delta |",
+  );
   L.push("|---|---:|---|---:|---:|---:|---:|---|---|");
   for (const r of res.ingest) {
     L.push(
@@ -167,7 +170,10 @@ export function renderMarkdown(res) {
   L.push("");
   L.push("Per-round wall µs per delta (pass 1) and engine µs per delta (pass 2):");
   L.push("");
-  for (const r of res.ingest) L.push(`- ${r.kind} x${r.batch} ${r.via}: wall ${r.wallRoundsUs.join(", ")}; engine ${r.engineRoundsUs.join(", ")}`);
+  for (const r of res.ingest)
+    L.push(
+      `- ${r.kind} x${r.batch} ${r.via}: wall ${r.wallRoundsUs.join(", ")}; engine ${r.engineRoundsUs.join(", ")}`,
+    );
   L.push("");
   L.push("### Database size (convex-test scans)");
   L.push("");
@@ -186,7 +192,9 @@ export function renderMarkdown(res) {
     `\`tasks.create\` and \`tasks.toggle\` from the example app (syncMutation: convex-helpers Triggers -> engine \`change\` -> state, delta log, feed shard, outbox row, and one scheduled drain per mutation) against the same handlers written with a plain \`mutation\` (\`bench/convex/plainTasks.mjs\`, in a second convex-test deployment with the same schema). ${c.writesPerRound} writes per window (toggles on the rows just created), called one after another through \`t.mutation\`, on fresh deployments each round. The drain each synced mutation schedules is a separate transaction in Convex, so it is held back during the window and run (against a local sink) between windows; scheduling it (a \`_scheduled_functions\` insert) is counted.`,
   );
   L.push("");
-  L.push("| mutation | synced wall / write | engine / write (of which wasm) | glue / write | plain mutation | sync overhead | engine calls per write |");
+  L.push(
+    "| mutation | synced wall / write | engine / write (of which wasm) | glue / write | plain mutation | sync overhead | engine calls per write |",
+  );
   L.push("|---|---:|---:|---:|---:|---:|---|");
   for (const t of res.trigger) {
     L.push(
@@ -195,7 +203,9 @@ export function renderMarkdown(res) {
   }
   L.push("");
   for (const t of res.trigger) {
-    L.push(`- ${t.mutation}: synced wall ${t.synced.wallRoundsUs.join(", ")} µs; plain ${t.plainWallRoundsUs.join(", ")} µs; engine ${t.synced.engineRoundsUs.join(", ")} µs`);
+    L.push(
+      `- ${t.mutation}: synced wall ${t.synced.wallRoundsUs.join(", ")} µs; plain ${t.plainWallRoundsUs.join(", ")} µs; engine ${t.synced.engineRoundsUs.join(", ")} µs`,
+    );
   }
   L.push("");
 
@@ -205,7 +215,9 @@ export function renderMarkdown(res) {
     `${c.outboxItems} pending \`sync_outbox\` rows (real Yjs insert deltas, written directly) drained by one call of \`outboxProcessor.processOutboxBatch\`, which claims a batch (one mutation), POSTs it to \`/api/sync/convex-push\` on the sandbox sink (\`demo/sandbox/sink.mjs\`, a real HTTP server on 127.0.0.1), records the outcomes (one mutation) and schedules itself while work is due. Timed until the sink has every event and the last settle has committed. The second row has the sink fail that share of requests with 503; the items are retried with the default policy (backoff ceiling 1 s doubling per attempt).`,
   );
   L.push("");
-  L.push("| sink failure rate | items | runs | wall (median) | items / s | push requests (batches) | failed requests | attempts | items retried | engine / item | wall / item |");
+  L.push(
+    "| sink failure rate | items | runs | wall (median) | items / s | push requests (batches) | failed requests | attempts | items retried | engine / item | wall / item |",
+  );
   L.push("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const o of res.outbox) {
     L.push(
@@ -214,7 +226,13 @@ export function renderMarkdown(res) {
   }
   L.push("");
   for (const o of res.outbox) {
-    L.push(`- failure rate ${o.failureRate}: run walls ${o.wallRunsMs.map((m) => `${(m / 1000).toFixed(2)} s`).join(", ")}; engine calls per item ${Object.entries(o.engineCallsPerItem).map(([n, v]) => `${n} ${v}`).join(", ")}`);
+    L.push(
+      `- failure rate ${o.failureRate}: run walls ${o.wallRunsMs.map((m) => `${(m / 1000).toFixed(2)} s`).join(", ")}; engine calls per item ${Object.entries(
+        o.engineCallsPerItem,
+      )
+        .map(([n, v]) => `${n} ${v}`)
+        .join(", ")}`,
+    );
   }
   L.push("");
 
@@ -224,7 +242,9 @@ export function renderMarkdown(res) {
     "One row created with `tasks.create`, then edited: *convex* = `tasks.toggle`; *edge* = one edge setting title or completed through applyDelta; *mixed* = the two taking turns (the edge merges what Convex holds before each edit, as a live edge does from pushes). Sizes are Convex's document size accounting (`getDocumentSize` from `convex/values`) except *state* and *delta payload*, which are raw Yjs v2 bytes. The outbox is drained at each checkpoint (edge deltas do not start a drain; the 30 s cron does, so one is run as the cron would).",
   );
   L.push("");
-  L.push("| writers | edits | user row | state (sv) | sync_documents row | sync_deltas rows | delta payload | sync_deltas bytes | outbox rows (sent) | outbox bytes | total sync bytes / row |");
+  L.push(
+    "| writers | edits | user row | state (sv) | sync_documents row | sync_deltas rows | delta payload | sync_deltas bytes | outbox rows (sent) | outbox bytes | total sync bytes / row |",
+  );
   L.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   for (const s of res.storage) {
     for (const p of s.points) {

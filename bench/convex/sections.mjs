@@ -45,7 +45,15 @@ async function settle(t) {
 export async function documentCount(t) {
   return await t.run(async (c) => {
     let n = 0;
-    for (const table of ["tasks", "sync_documents", "sync_deltas", "sync_feed_shards", "sync_outbox", "sync_sessions", "sync_config"]) {
+    for (const table of [
+      "tasks",
+      "sync_documents",
+      "sync_deltas",
+      "sync_feed_shards",
+      "sync_outbox",
+      "sync_sessions",
+      "sync_config",
+    ]) {
       n += (await c.db.query(table).collect()).length;
     }
     return n;
@@ -100,7 +108,14 @@ async function ingestWindow(ctx, { kind, batch, via, deltas, filler = 0 }) {
       for (const { body, count } of bodies) checks.push(await postDeltas(send, SYNC_KEY, body, count));
     });
     for (const check of checks) check();
-    return { wallMs: w.wallMs, engine: w.engine, deltas, requests: bodies.length, docsBefore, docsAfter: await documentCount(t) };
+    return {
+      wallMs: w.wallMs,
+      engine: w.engine,
+      deltas,
+      requests: bodies.length,
+      docsBefore,
+      docsAfter: await documentCount(t),
+    };
   } finally {
     await gateway?.close();
   }
@@ -131,7 +146,15 @@ export async function ingestSection(ctx, { deltasPerRound, fillerSizes }) {
   for (const filler of fillerSizes) {
     const rounds = [];
     for (let round = 0; round < 3; round++) {
-      rounds.push(await ingestWindow(ctx, { kind: "update", batch: 1, via: "t.fetch", deltas: Math.max(1, Math.floor(deltasPerRound / 4)), filler }));
+      rounds.push(
+        await ingestWindow(ctx, {
+          kind: "update",
+          batch: 1,
+          via: "t.fetch",
+          deltas: Math.max(1, Math.floor(deltasPerRound / 4)),
+          filler,
+        }),
+      );
     }
     scaling.push({ filler, rounds });
     ctx.log(`ingest with ${filler} unrelated rows done`);
@@ -169,7 +192,9 @@ export async function triggerSection(ctx, { writesPerRound }) {
       for (const op of ["create", "toggle"]) {
         const args = [];
         for (let i = 0; i < writesPerRound; i++) {
-          args.push(op === "create" ? { title: `bench task ${round}.${i}` } : { id: target.ids[i % target.ids.length] });
+          args.push(
+            op === "create" ? { title: `bench task ${round}.${i}` } : { id: target.ids[i % target.ids.length] },
+          );
         }
         const docsBefore = await documentCount(target.t);
         const release = holdScheduledFunctions();
@@ -185,7 +210,8 @@ export async function triggerSection(ctx, { writesPerRound }) {
         }
         if (op === "create") target.ids.push(...w.result);
         await settle(target.t);
-        if (round > 0) series[`${name}.${op}`].push({ wallMs: w.wallMs, engine: w.engine, writes: writesPerRound, docsBefore });
+        if (round > 0)
+          series[`${name}.${op}`].push({ wallMs: w.wallMs, engine: w.engine, writes: writesPerRound, docsBefore });
       }
     }
     ctx.log(`trigger round ${round}/${ctx.rounds}${round === 0 ? " (warm-up)" : ""} done`);
@@ -279,7 +305,10 @@ export async function outboxRun(ctx, { items, failureRate }) {
 /** Sizes of everything stored for one row (Convex's own document size accounting). */
 async function rowFootprint(t, docId) {
   return await t.run(async (c) => {
-    const task = await c.db.query("tasks").withIndex("by_doc_id", (q) => q.eq("id", docId)).unique();
+    const task = await c.db
+      .query("tasks")
+      .withIndex("by_doc_id", (q) => q.eq("id", docId))
+      .unique();
     const doc = await c.db
       .query("sync_documents")
       .withIndex("by_doc", (q) => q.eq("collection", "tasks").eq("docId", docId))

@@ -1,3 +1,4 @@
 import { createSyncCrons } from "dink-convex";
 import { internal } from "./_generated/api";
-export default createSyncCrons({ internal });
+const crons = createSyncCrons({ internal });
+export default crons;

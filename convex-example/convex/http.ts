@@ -1,4 +1,5 @@
 import { createSyncHttpRouter } from "dink-convex";
 import { httpAction } from "./_generated/server";
 import { api } from "./_generated/api";
-export default createSyncHttpRouter({ httpAction, api });
+const http = createSyncHttpRouter({ httpAction, api });
+export default http;

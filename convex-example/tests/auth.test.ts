@@ -22,11 +22,18 @@ const calls = (syncKey?: string) => {
   const edge = new Edge("edge-auth", 601);
   return {
     applyDeltaFromEdge: (t: T) =>
-      t.mutation(api.sync.applyDeltaFromEdge, { ...key, deltas: [edge.set("z", { id: "z", title: "z", completed: false })] }),
+      t.mutation(api.sync.applyDeltaFromEdge, {
+        ...key,
+        deltas: [edge.set("z", { id: "z", title: "z", completed: false })],
+      }),
     getDocumentState: (t: T) => t.query(api.sync.getDocumentState, { ...key, collection: "tasks", docId: "a1" }),
     listDocuments: (t: T) => t.query(api.sync.listDocuments, { ...key, collection: "tasks" }),
     listDocumentsPaginated: (t: T) =>
-      t.query(api.sync.listDocumentsPaginated, { ...key, collection: "tasks", paginationOpts: { numItems: 10, cursor: null } }),
+      t.query(api.sync.listDocumentsPaginated, {
+        ...key,
+        collection: "tasks",
+        paginationOpts: { numItems: 10, cursor: null },
+      }),
   };
 };
 
@@ -52,7 +59,9 @@ describe("sync functions refuse callers without the key or the hook", () => {
 
   test("the error is structured (ConvexError data with a code)", async () => {
     const t = await seeded();
-    const error = await calls("nope").listDocuments(t).catch((e: unknown) => e);
+    const error = await calls("nope")
+      .listDocuments(t)
+      .catch((e: unknown) => e);
     expect((error as { data?: unknown }).data).toEqual({ code: "UNAUTHORIZED", message: "invalid sync key" });
   });
 
@@ -84,7 +93,12 @@ describe("sync functions refuse callers without the key or the hook", () => {
     const full = await t.query(api.sync.getDocumentState, { syncKey: SYNC_KEY, collection: "tasks", docId: "a1" });
     const edge = new Y.Doc();
     Y.applyUpdateV2(edge, new Uint8Array(full!.state));
-    const row = await t.run(async (ctx) => ctx.db.query("tasks").withIndex("by_doc_id", (q) => q.eq("id", "a1")).unique());
+    const row = await t.run(async (ctx) =>
+      ctx.db
+        .query("tasks")
+        .withIndex("by_doc_id", (q) => q.eq("id", "a1"))
+        .unique(),
+    );
     await t.mutation(api.tasks.toggle, { id: row!._id });
     const diff = await t.query(api.sync.getDocumentState, {
       syncKey: SYNC_KEY,
@@ -96,7 +110,9 @@ describe("sync functions refuse callers without the key or the hook", () => {
     expect(diff!.state.byteLength).toBeLessThan(full!.state.byteLength + 20);
     Y.applyUpdateV2(edge, new Uint8Array(diff!.state));
     expect(edge.getMap("fields").toJSON()).toEqual({ id: "a1", title: "secret", completed: true });
-    expect(await t.query(api.sync.getDocumentState, { syncKey: SYNC_KEY, collection: "tasks", docId: "none" })).toBeNull();
+    expect(
+      await t.query(api.sync.getDocumentState, { syncKey: SYNC_KEY, collection: "tasks", docId: "none" }),
+    ).toBeNull();
   });
 
   test("the authorize hook decides for callers without a key", async () => {
@@ -116,11 +132,15 @@ describe("sync functions refuse callers without the key or the hook", () => {
     // The hook sees the arguments (without syncKey) and may refuse per call.
     await expect(admin.query(fns.hookedList!, { collection: "forbidden" })).rejects.toThrow(/not authorized/);
     // Someone else: refused.
-    await expect(t.withIdentity({ subject: "mallory" }).query(fns.hookedPaginated!, {
-      collection: "tasks",
-      paginationOpts: { numItems: 5, cursor: null },
-    })).rejects.toThrow(/not authorized/);
+    await expect(
+      t.withIdentity({ subject: "mallory" }).query(fns.hookedPaginated!, {
+        collection: "tasks",
+        paginationOpts: { numItems: 5, cursor: null },
+      }),
+    ).rejects.toThrow(/not authorized/);
     // A presented key decides alone, even where a hook exists: a wrong key is refused.
-    await expect(admin.query(fns.hookedList!, { syncKey: "wrong", collection: "tasks" })).rejects.toThrow(/invalid sync key/);
+    await expect(admin.query(fns.hookedList!, { syncKey: "wrong", collection: "tasks" })).rejects.toThrow(
+      /invalid sync key/,
+    );
   });
 });

@@ -34,8 +34,11 @@ let summary: Summary;
 
 beforeAll(async () => {
   const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number }>((ok) => {
-    execFile(process.execPath, [script, "--json", "--out", join(work, "bundle")], { timeout: 180_000 }, (err, stdout, stderr) =>
-      ok({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
+    execFile(
+      process.execPath,
+      [script, "--json", "--out", join(work, "bundle")],
+      { timeout: 180_000 },
+      (err, stdout, stderr) => ok({ stdout, stderr, code: err ? ((err as { code?: number }).code ?? 1) : 0 }),
     );
   });
   if (code !== 0) throw new Error(`convex-bundle-check failed (exit ${code}):\n${stderr}`);
@@ -64,9 +67,13 @@ async function bundledApp() {
 
 test("the bundler writes every seed module, with the wasm engine embedded", () => {
   expect(summary.ok).toBe(true);
-  expect(Object.keys(summary.modules).sort()).toEqual(
-    ["crons.js", "http.js", "outboxProcessor.js", "sync.js", "tasks.js"],
-  );
+  expect(Object.keys(summary.modules).sort()).toEqual([
+    "crons.js",
+    "http.js",
+    "outboxProcessor.js",
+    "sync.js",
+    "tasks.js",
+  ]);
   expect(summary.withWasm).toContain("sync.js");
   expect(summary.withWasm).toContain("tasks.js");
 });

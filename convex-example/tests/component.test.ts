@@ -18,10 +18,24 @@ const letter = (eventId: string, source: "outbox" | "ingest" = "outbox") => ({
 
 test("metrics: increments add up per name, reads of unknown names are 0", async () => {
   const t = makeOutboxTest();
-  await t.mutation(components.dink.metrics.increment, { counts: [{ name: "a", delta: 2 }, { name: "b", delta: 1 }] });
-  await t.mutation(components.dink.metrics.increment, { counts: [{ name: "a", delta: 3 }, { name: "c", delta: 0 }] });
+  await t.mutation(components.dink.metrics.increment, {
+    counts: [
+      { name: "a", delta: 2 },
+      { name: "b", delta: 1 },
+    ],
+  });
+  await t.mutation(components.dink.metrics.increment, {
+    counts: [
+      { name: "a", delta: 3 },
+      { name: "c", delta: 0 },
+    ],
+  });
   const read = await t.query(components.dink.metrics.read, { names: ["a", "b", "c"] });
-  expect(read.map((m) => [m.name, m.value])).toEqual([["a", 5], ["b", 1], ["c", 0]]);
+  expect(read.map((m) => [m.name, m.value])).toEqual([
+    ["a", 5],
+    ["b", 1],
+    ["c", 0],
+  ]);
   const all = await t.query(components.dink.metrics.read, {});
   expect(all.map((m) => m.name)).toEqual(["a", "b"]);
 });
@@ -29,10 +43,19 @@ test("metrics: increments add up per name, reads of unknown names are 0", async 
 test("audit: kick and revoke with reasons, newest first, filtered by kind", async () => {
   const t = makeOutboxTest();
   await t.mutation(components.dink.audit.record, { kind: "kick", subject: "edge-1", reason: "maintenance" });
-  await t.mutation(components.dink.audit.record, { kind: "revoke", subject: "key-9", reason: "compromised", actor: "ops" });
+  await t.mutation(components.dink.audit.record, {
+    kind: "revoke",
+    subject: "key-9",
+    reason: "compromised",
+    actor: "ops",
+  });
   await t.mutation(components.dink.audit.record, { kind: "kick", subject: "edge-2" });
   const all = await t.query(components.dink.audit.list, {});
-  expect(all.map((a) => [a.kind, a.subject])).toEqual([["kick", "edge-2"], ["revoke", "key-9"], ["kick", "edge-1"]]);
+  expect(all.map((a) => [a.kind, a.subject])).toEqual([
+    ["kick", "edge-2"],
+    ["revoke", "key-9"],
+    ["kick", "edge-1"],
+  ]);
   const revokes = await t.query(components.dink.audit.list, { kind: "revoke" });
   expect(revokes).toHaveLength(1);
   expect(revokes[0]).toMatchObject({ subject: "key-9", reason: "compromised", actor: "ops" });
@@ -92,21 +115,31 @@ describe("outbox dead letters, app side", () => {
     expect(sink.delivered).toEqual([id]);
     expect((await t.query(components.dink.deadLetters.get, { id: dead!.id }))?.status).toBe("replayed");
     // Replaying twice is refused and changes nothing.
-    await expect(t.mutation(fast.updateItemStatus, { op: "replay", deadLetterId: dead!.id })).rejects.toThrow(/already replayed/);
+    await expect(t.mutation(fast.updateItemStatus, { op: "replay", deadLetterId: dead!.id })).rejects.toThrow(
+      /already replayed/,
+    );
   });
 
   test("replay re-enqueues from the letter's payload if the row is gone", async () => {
     const t = makeOutboxTest();
     const id = await t.mutation(components.dink.deadLetters.record, { ...letter("evt-gone"), edgeId: "edge-z" });
     await t.mutation(fast.updateItemStatus, { op: "replay", deadLetterId: id });
-    expect((await outboxRows(t))[0]).toMatchObject({ eventId: "evt-gone", status: "pending", attempts: 0, originEdgeId: "edge-z", version: 2 });
+    expect((await outboxRows(t))[0]).toMatchObject({
+      eventId: "evt-gone",
+      status: "pending",
+      attempts: 0,
+      originEdgeId: "edge-z",
+      version: 2,
+    });
     await t.finishInProgressScheduledFunctions();
   });
 
   test("an ingest letter cannot be replayed through the outbox, and the refusal changes nothing", async () => {
     const t = makeOutboxTest();
     const id = await t.mutation(components.dink.deadLetters.record, letter("op-1", "ingest"));
-    await expect(t.mutation(fast.updateItemStatus, { op: "replay", deadLetterId: id })).rejects.toThrow(/applyDeltaFromEdge/);
+    await expect(t.mutation(fast.updateItemStatus, { op: "replay", deadLetterId: id })).rejects.toThrow(
+      /applyDeltaFromEdge/,
+    );
     expect((await t.query(components.dink.deadLetters.get, { id }))?.status).toBe("dead");
     expect(await outboxRows(t)).toEqual([]);
   });

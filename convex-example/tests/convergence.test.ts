@@ -17,7 +17,10 @@ const apply = (t: T, ...deltas: Delta[]) => t.mutation(api.sync.applyDeltaFromEd
 
 async function state(t: T, docId: string) {
   return await t.run(async (ctx) => ({
-    task: await ctx.db.query("tasks").withIndex("by_doc_id", (q) => q.eq("id", docId)).unique(),
+    task: await ctx.db
+      .query("tasks")
+      .withIndex("by_doc_id", (q) => q.eq("id", docId))
+      .unique(),
     deltas: (
       await ctx.db
         .query("sync_deltas")
@@ -80,7 +83,10 @@ describe("convergence", () => {
     const after = await state(t, "c3");
     expect(after.task).toBeNull();
     const doc = await t.run(async (ctx) =>
-      ctx.db.query("sync_documents").withIndex("by_doc", (q) => q.eq("collection", "tasks").eq("docId", "c3")).unique(),
+      ctx.db
+        .query("sync_documents")
+        .withIndex("by_doc", (q) => q.eq("collection", "tasks").eq("docId", "c3"))
+        .unique(),
     );
     expect(doc!.deleted).toBe(true);
     expect(viewOf(after.deltas.map((d) => d.delta)).deleted).toBe(true);

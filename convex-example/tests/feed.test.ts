@@ -10,8 +10,8 @@ import { api, internal } from "../convex/_generated/api";
 import { fns, makeSyncTest, SYNC_KEY, useSyncTestEnv } from "./support/app";
 import { prng } from "../../bench/prng.mjs";
 import { buf, Edge, viewOf } from "./support/edge";
-import { purgeDeltaLog } from "../../npm/src/client/feedRetention";
-import { syncWriter } from "../../npm/src/client/rows";
+import { purgeDeltaLog } from "../../npm/src/client/sync/retention";
+import { syncWriter } from "../../npm/src/client/sync/rows";
 
 useSyncTestEnv();
 
@@ -61,7 +61,6 @@ async function serverRows(t: SyncTest) {
   return docs.filter((d) => d.collection === "tasks").map((d) => ({ docId: d.docId, view: viewOf([d.state]) }));
 }
 
-
 describe("catch-up feed", () => {
   test("never skips or repeats a committed change under interleaved writers and readers", async () => {
     const t = makeSyncTest();
@@ -70,7 +69,12 @@ describe("catch-up feed", () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     const read = async (limit: number) => {
-      const page = await t.query(api.sync.listDocuments, { syncKey: SYNC_KEY, collection: "tasks", since: cursor, limit });
+      const page = await t.query(api.sync.listDocuments, {
+        syncKey: SYNC_KEY,
+        collection: "tasks",
+        since: cursor,
+        limit,
+      });
       for (const item of page.items) seen.push(`${item.docId}@${item.version}`);
       cursor = page.cursor;
       return page;
@@ -111,7 +115,12 @@ describe("catch-up feed", () => {
   test("pages are bounded and carry deltas on request; a bad cursor is refused", async () => {
     const t = makeSyncTest();
     for (let i = 0; i < 12; i++) await t.mutation(fns.insertTask!, { id: `p${i}`, title: `p${i}`, completed: false });
-    const page = await t.query(api.sync.listDocuments, { syncKey: SYNC_KEY, collection: "tasks", limit: 5, includeDeltas: true });
+    const page = await t.query(api.sync.listDocuments, {
+      syncKey: SYNC_KEY,
+      collection: "tasks",
+      limit: 5,
+      includeDeltas: true,
+    });
     expect(page.items).toHaveLength(5);
     expect(page.more).toBe(true);
     for (const item of page.items) {
@@ -141,7 +150,10 @@ describe("catch-up feed", () => {
     expect(shards.reduce((sum, s) => sum + s.seq, 0)).toBe(changes);
     // Within a shard the sequence is gapless and each delta of a document stays in one shard.
     for (const shard of shards) {
-      const seqs = deltas.filter((d) => d.shard === shard.shard).map((d) => d.seq).sort((a, b) => a - b);
+      const seqs = deltas
+        .filter((d) => d.shard === shard.shard)
+        .map((d) => d.seq)
+        .sort((a, b) => a - b);
       expect(seqs).toEqual(Array.from({ length: shard.seq }, (_, i) => i + 1));
     }
   });
@@ -151,9 +163,13 @@ describe("catch-up feed", () => {
     const edge = new Edge("ret-a", 601);
     const ids: string[] = [];
     // Old history: 30 documents from Convex and an edge, edits, two deletes.
-    for (let i = 0; i < 20; i++) ids.push(await t.mutation(fns.insertTask!, { id: `r${i}`, title: `r${i}`, completed: false }));
+    for (let i = 0; i < 20; i++)
+      ids.push(await t.mutation(fns.insertTask!, { id: `r${i}`, title: `r${i}`, completed: false }));
     for (let i = 20; i < 30; i++) {
-      await t.mutation(api.sync.applyDeltaFromEdge, { syncKey: SYNC_KEY, deltas: [edge.set(`r${i}`, { id: `r${i}`, title: `e${i}`, completed: true })] });
+      await t.mutation(api.sync.applyDeltaFromEdge, {
+        syncKey: SYNC_KEY,
+        deltas: [edge.set(`r${i}`, { id: `r${i}`, title: `e${i}`, completed: true })],
+      });
     }
     for (let i = 0; i < 20; i += 4) await t.mutation(fns.patchTask!, { id: ids[i]!, title: `r${i}!` });
     await t.mutation(fns.deleteTask!, { id: ids[1]! });
@@ -170,7 +186,10 @@ describe("catch-up feed", () => {
     vi.advanceTimersByTime(8 * DAY);
     await t.mutation(fns.patchTask!, { id: ids[0]!, completed: true });
     await t.mutation(fns.insertTask!, { id: "late", title: "late", completed: false });
-    await t.mutation(api.sync.applyDeltaFromEdge, { syncKey: SYNC_KEY, deltas: [edge.set("r22", { title: "late edit" })] });
+    await t.mutation(api.sync.applyDeltaFromEdge, {
+      syncKey: SYNC_KEY,
+      deltas: [edge.set("r22", { title: "late edit" })],
+    });
     const purge = await t.action(internal.outboxProcessor.processOutboxBatch, { purge: true });
     expect(purge).toMatchObject({ status: "purged", deltasPurged: oldDeltas });
     const { deltas, shards } = await t.run(async (ctx) => ({
@@ -185,7 +204,9 @@ describe("catch-up feed", () => {
       expect(shard.seq).toBe((shard.floor ?? 0) + left.length);
     }
     // A second purge finds nothing more.
-    expect(await t.action(internal.outboxProcessor.processOutboxBatch, { purge: true })).toMatchObject({ deltasPurged: 0 });
+    expect(await t.action(internal.outboxProcessor.processOutboxBatch, { purge: true })).toMatchObject({
+      deltasPurged: 0,
+    });
 
     // The follower at the head stays in the log and gets just the three new changes.
     const before = current.logItems;
@@ -237,11 +258,20 @@ describe("catch-up feed", () => {
   test("snapshot cursors are checked like log cursors", async () => {
     const t = makeSyncTest();
     const list = (since: string) => t.query(api.sync.listDocuments, { syncKey: SYNC_KEY, collection: "tasks", since });
-    for (const since of ["s1:0:", "s1:0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0:x", "s1:0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0:d%E0%A4%A", "s2:0:0"]) {
+    for (const since of [
+      "s1:0:",
+      "s1:0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0:x",
+      "s1:0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0:d%E0%A4%A",
+      "s2:0:0",
+    ]) {
       await expect(list(since), since).rejects.toThrow(/cursor/);
     }
     const zero = new Array(16).fill("0").join(".");
-    expect(await list(`s1:${zero}:d${encodeURIComponent("a:b")}`)).toMatchObject({ items: [], more: false, snapshot: true });
+    expect(await list(`s1:${zero}:d${encodeURIComponent("a:b")}`)).toMatchObject({
+      items: [],
+      more: false,
+      snapshot: true,
+    });
   });
 
   test("a purge with a small budget deletes shard prefixes in steps and reports what is left", async () => {
@@ -260,7 +290,10 @@ describe("catch-up feed", () => {
         shards: await ctx.db.query("sync_feed_shards").collect(),
       }));
       for (const shard of shards) {
-        const left = deltas.filter((d) => d.shard === shard.shard).map((d) => d.seq).sort((a, b) => a - b);
+        const left = deltas
+          .filter((d) => d.shard === shard.shard)
+          .map((d) => d.seq)
+          .sort((a, b) => a - b);
         const floor = shard.floor ?? 0;
         expect(left).toEqual(Array.from({ length: shard.seq - floor }, (_, k) => floor + k + 1));
       }

@@ -7,15 +7,14 @@
 import { anyApi, httpActionGeneric } from "convex/server";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import * as Y from "yjs";
+import { createSyncHttpRouter, type SyncHttpApi } from "dink-convex";
 import {
-  createSyncHttpRouter,
   validateApplyDeltaResponse,
   validateChangesResponse,
   validateErrorResponse,
   validateListResponse,
   validateSnapshotResponse,
-  type SyncHttpApi,
-} from "dink-convex";
+} from "dink-convex/protocol";
 import { components } from "../convex/_generated/api";
 import { makeTest } from "./harness";
 
@@ -109,7 +108,11 @@ describe("auth", () => {
     const body = { version: 1, deltas: [wireDelta("op-1", "task-1", Y.encodeStateAsUpdateV2(task1()))] };
     const error = await expectError(await post(t, body), 500, "NOT_CONFIGURED");
     expect(error?.message).toBe("DINK_APP_SYNC_KEY environment variable is not configured");
-    await expectError(await t.fetch("/api/dink/listDocuments?collection=tasks", { headers: AUTH }), 500, "NOT_CONFIGURED");
+    await expectError(
+      await t.fetch("/api/dink/listDocuments?collection=tasks", { headers: AUTH }),
+      500,
+      "NOT_CONFIGURED",
+    );
     await expectNothingWritten(t);
   });
 });
@@ -148,7 +151,7 @@ describe("strict request validation", () => {
   const good = () => wireDelta("op-1", "task-1", Y.encodeStateAsUpdateV2(task1()));
 
   test.each([
-    ["malformed JSON", "{\"version\": 1, \"deltas\": [", 400, "BAD_REQUEST", "body"],
+    ["malformed JSON", '{"version": 1, "deltas": [', 400, "BAD_REQUEST", "body"],
     ["an empty body", "", 400, "BAD_REQUEST", "body"],
     ["a JSON array", [], 400, "BAD_REQUEST", "body"],
     ["no version", { deltas: [good()] }, 400, "BAD_REQUEST", "version"],
@@ -173,7 +176,11 @@ describe("strict request validation", () => {
     ["a delta that is not a string", (d: Record<string, unknown>) => (d.delta = [1, 2]), "deltas[1].delta"],
   ])("%s refuses the whole batch, naming the field", async (_name, spoil, field) => {
     const t = makeTest();
-    const second = wireDelta("op-2", "task-2", Y.encodeStateAsUpdateV2(taskDoc(102, { id: "task-2", title: "b", completed: true })));
+    const second = wireDelta(
+      "op-2",
+      "task-2",
+      Y.encodeStateAsUpdateV2(taskDoc(102, { id: "task-2", title: "b", completed: true })),
+    );
     spoil(second as unknown as Record<string, unknown>);
     const error = await expectError(await post(t, { version: 1, deltas: [good(), second] }), 400, "BAD_REQUEST", field);
     expect(error?.message).toContain(field);
@@ -186,7 +193,11 @@ describe("strict request validation", () => {
     const wrong = await t.fetch("/api/dink/applyDelta", { headers: AUTH });
     await expectError(wrong, 405, "METHOD_NOT_ALLOWED");
     expect(wrong.headers.get("allow")).toBe("POST");
-    await expectError(await t.fetch("/api/dink/getSnapshot", { method: "POST", headers: AUTH }), 405, "METHOD_NOT_ALLOWED");
+    await expectError(
+      await t.fetch("/api/dink/getSnapshot", { method: "POST", headers: AUTH }),
+      405,
+      "METHOD_NOT_ALLOWED",
+    );
     await expectError(await t.fetch("/api/dink/nope", { headers: AUTH }), 404, "NOT_FOUND");
   });
 });
@@ -218,7 +229,10 @@ describe("applyDelta with real Yjs deltas", () => {
     });
     const w = await written(t);
     const rows = Object.fromEntries(w.tasks.map((r) => [r.id, { title: r.title, completed: r.completed }]));
-    expect(rows).toEqual({ "task-1": { title: "Buy milk", completed: false }, "task-2": { title: "Walk dog", completed: true } });
+    expect(rows).toEqual({
+      "task-1": { title: "Buy milk", completed: false },
+      "task-2": { title: "Walk dog", completed: true },
+    });
     expect(w.tasks.every((r) => typeof r.timestamp === "number")).toBe(true);
 
     const again = validateApplyDeltaResponse(await (await post(t, body)).json());
@@ -281,7 +295,13 @@ describe("reads", () => {
       version: 1,
       deltas: [
         wireDelta("op-1", "task-1", Y.encodeStateAsUpdateV2(task1())),
-        wireDelta("op-2", "task-2", Y.encodeStateAsUpdateV2(taskDoc(102, { id: "task-2", title: "b", completed: true })), 2, "edge-b"),
+        wireDelta(
+          "op-2",
+          "task-2",
+          Y.encodeStateAsUpdateV2(taskDoc(102, { id: "task-2", title: "b", completed: true })),
+          2,
+          "edge-b",
+        ),
       ],
     });
     expect(reply.status).toBe(200);
@@ -292,7 +312,9 @@ describe("reads", () => {
 
   test("getSnapshot: the whole state, a diff against a state vector, 404 and 400s", async () => {
     const t = await seeded();
-    const full = validateSnapshotResponse(await (await get(t, "/api/dink/getSnapshot?collection=tasks&doc_id=task-1")).json());
+    const full = validateSnapshotResponse(
+      await (await get(t, "/api/dink/getSnapshot?collection=tasks&doc_id=task-1")).json(),
+    );
     if (!full.success) throw new Error("expected success");
     expect(full.data).toMatchObject({ doc_id: "task-1", version: 1, deleted: false, format: 2, is_diff: false });
     const edge = new Y.Doc();
@@ -301,7 +323,9 @@ describe("reads", () => {
     expect(unb64(full.data.state_vector)).toEqual(Y.encodeStateVector(edge));
 
     const sv = encodeURIComponent(full.data.state_vector);
-    const diff = validateSnapshotResponse(await (await get(t, `/api/dink/getSnapshot?collection=tasks&doc_id=task-1&state_vector=${sv}`)).json());
+    const diff = validateSnapshotResponse(
+      await (await get(t, `/api/dink/getSnapshot?collection=tasks&doc_id=task-1&state_vector=${sv}`)).json(),
+    );
     if (!diff.success) throw new Error("expected success");
     expect(diff.data.is_diff).toBe(true);
     // A peer that already has everything gets a diff with no structs in it.
@@ -309,8 +333,18 @@ describe("reads", () => {
 
     await expectError(await get(t, "/api/dink/getSnapshot?collection=tasks&doc_id=nope"), 404, "NOT_FOUND");
     await expectError(await get(t, "/api/dink/getSnapshot?collection=tasks"), 400, "BAD_REQUEST", "doc_id");
-    await expectError(await get(t, "/api/dink/getSnapshot?collection=tasks&doc_id=task-1&state_vector=a b"), 400, "BAD_REQUEST", "state_vector");
-    await expectError(await get(t, "/api/dink/getSnapshot?collection=tasks&doc_id=task-1&docId=x"), 400, "BAD_REQUEST", "docId");
+    await expectError(
+      await get(t, "/api/dink/getSnapshot?collection=tasks&doc_id=task-1&state_vector=a b"),
+      400,
+      "BAD_REQUEST",
+      "state_vector",
+    );
+    await expectError(
+      await get(t, "/api/dink/getSnapshot?collection=tasks&doc_id=task-1&docId=x"),
+      400,
+      "BAD_REQUEST",
+      "docId",
+    );
   });
 
   test("listDocuments pages over the collection", async () => {
@@ -320,7 +354,9 @@ describe("reads", () => {
     expect(first.data.items).toHaveLength(1);
     expect(first.data.is_done).toBe(false);
     const cursor = encodeURIComponent(first.data.cursor);
-    const rest = validateListResponse(await (await get(t, `/api/dink/listDocuments?collection=tasks&limit=10&cursor=${cursor}`)).json());
+    const rest = validateListResponse(
+      await (await get(t, `/api/dink/listDocuments?collection=tasks&limit=10&cursor=${cursor}`)).json(),
+    );
     if (!rest.success) throw new Error("expected success");
     const all = [...first.data.items, ...rest.data.items];
     expect(all.map((i) => i.doc_id).sort()).toEqual(["task-1", "task-2"]);
@@ -343,12 +379,21 @@ describe("reads", () => {
     expect(feed.data.more).toBe(false);
 
     const since = encodeURIComponent(feed.data.cursor);
-    const none = validateChangesResponse(await (await get(t, `/api/dink/changes?collection=tasks&since=${since}`)).json());
+    const none = validateChangesResponse(
+      await (await get(t, `/api/dink/changes?collection=tasks&since=${since}`)).json(),
+    );
     expect(none.success && none.data.changes).toEqual([]);
 
-    const bare = validateChangesResponse(await (await get(t, "/api/dink/changes?collection=tasks&include_deltas=false")).json());
+    const bare = validateChangesResponse(
+      await (await get(t, "/api/dink/changes?collection=tasks&include_deltas=false")).json(),
+    );
     expect(bare.success && bare.data.changes.every((c) => c.delta === undefined && c.format === undefined)).toBe(true);
-    await expectError(await get(t, "/api/dink/changes?collection=tasks&include_deltas=maybe"), 400, "BAD_REQUEST", "include_deltas");
+    await expectError(
+      await get(t, "/api/dink/changes?collection=tasks&include_deltas=maybe"),
+      400,
+      "BAD_REQUEST",
+      "include_deltas",
+    );
   });
 });
 
@@ -360,6 +405,13 @@ describe("the router", () => {
     expect(router.lookup("/api/dink/applyDelta", "POST")?.[2]).toBe("/api/dink/applyDelta");
     expect(router.lookup("/api/dink/changes", "GET")?.[2]).toBe("/api/dink/changes");
     const paths = router.getRoutes().map(([path, method]) => `${method} ${path}`);
-    expect(paths).toEqual(expect.arrayContaining(["POST /api/dink/applyDelta", "GET /api/dink/getSnapshot", "GET /api/dink/listDocuments", "GET /hello"]));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        "POST /api/dink/applyDelta",
+        "GET /api/dink/getSnapshot",
+        "GET /api/dink/listDocuments",
+        "GET /hello",
+      ]),
+    );
   });
 });

@@ -21,7 +21,10 @@ async function apply(t: T, ...deltas: Delta[]) {
 
 async function rowsOf(t: T, docId: string) {
   return await t.run(async (ctx) => ({
-    task: await ctx.db.query("tasks").withIndex("by_doc_id", (q) => q.eq("id", docId)).unique(),
+    task: await ctx.db
+      .query("tasks")
+      .withIndex("by_doc_id", (q) => q.eq("id", docId))
+      .unique(),
     document: await ctx.db
       .query("sync_documents")
       .withIndex("by_doc", (q) => q.eq("collection", "tasks").eq("docId", docId))
@@ -59,7 +62,9 @@ describe("edge deltas materialize", () => {
       version: 1,
     });
     expect(keysOf(rows.outbox[0]!.delta).fields).toEqual(["completed", "id", "title"]);
-    expect(rows.sessions).toEqual([expect.objectContaining({ edgeId: "edge-a", applied: 1, lastOpId: inserted!.opId })]);
+    expect(rows.sessions).toEqual([
+      expect.objectContaining({ edgeId: "edge-a", applied: 1, lastOpId: inserted!.opId }),
+    ]);
 
     vi.setSystemTime(2_000);
     const [updated] = await apply(t, edge.set("doc-1", { completed: true }));
@@ -199,10 +204,16 @@ describe("rejections write nothing at all", () => {
     const missing = await rejected(t, edge.set("new-1", { id: "new-1", title: "no completed" }));
     expect(missing).toMatchObject({ code: "VALIDATION_ERROR", field: "completed" });
     // A field the table does not have.
-    const extra = await rejected(t, new Edge("edge-y", 205).set("new-2", { id: "new-2", title: "t", completed: true, priority: 3 }));
+    const extra = await rejected(
+      t,
+      new Edge("edge-y", 205).set("new-2", { id: "new-2", title: "t", completed: true, priority: 3 }),
+    );
     expect(extra).toMatchObject({ code: "VALIDATION_ERROR", field: "priority" });
     // `id` must be the document id.
-    const wrongId = await rejected(t, new Edge("edge-z", 206).set("new-3", { id: "other", title: "t", completed: true }));
+    const wrongId = await rejected(
+      t,
+      new Edge("edge-z", 206).set("new-3", { id: "other", title: "t", completed: true }),
+    );
     expect(wrongId).toMatchObject({ code: "VALIDATION_ERROR", field: "id" });
     // A wrong type on an existing row (the seed row stays as it was).
     const wrongType = await rejected(t, new Edge("edge-w", 207).set("seed", { completed: "yes" }));
@@ -243,7 +254,12 @@ describe("rejections write nothing at all", () => {
     // The edge resends what the server lacks; both land.
     const full = edge.delta("gap", Y.encodeStateAsUpdateV2(edge.doc("gap"), new Uint8Array(error.stateVector!)));
     expect((await apply(t, full))[0]!.status).toBe("applied");
-    const task = await t.run(async (ctx) => ctx.db.query("tasks").withIndex("by_doc_id", (q) => q.eq("id", "gap")).unique());
+    const task = await t.run(async (ctx) =>
+      ctx.db
+        .query("tasks")
+        .withIndex("by_doc_id", (q) => q.eq("id", "gap"))
+        .unique(),
+    );
     expect(task).toMatchObject({ title: "second", completed: false });
   });
 
@@ -252,7 +268,9 @@ describe("rejections write nothing at all", () => {
     const before = await dumpAll(t);
     const deltas = [new Edge("edge-x", 212).set("u", { id: "u", title: "u", completed: false })];
     await expect(t.mutation(api.sync.applyDeltaFromEdge, { deltas })).rejects.toThrow(/sync key/);
-    await expect(t.mutation(api.sync.applyDeltaFromEdge, { syncKey: "wrong", deltas })).rejects.toThrow(/invalid sync key/);
+    await expect(t.mutation(api.sync.applyDeltaFromEdge, { syncKey: "wrong", deltas })).rejects.toThrow(
+      /invalid sync key/,
+    );
     expect(await dumpAll(t)).toEqual(before);
   });
 

@@ -5,7 +5,7 @@
  * (4 attempts, 20-80 ms backoff, 1 s lease, 300 ms request timeout).
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { validateConvexPushBody } from "dink-convex";
+import { validateConvexPushBody } from "dink-convex/protocol";
 import { components, internal } from "../convex/_generated/api";
 import { makeTest } from "./harness";
 import {
@@ -49,7 +49,13 @@ describe("delivery", () => {
     expect(req?.authorization).toBe("Bearer test-sync-key");
     const body = validateConvexPushBody(req?.body as never);
     expect(body.events.map((e) => e.event_id)).toEqual(ids);
-    expect(body.events[0]).toMatchObject({ collection: "tasks", doc_id: "task-0", format: 2, version: 1, origin_edge_id: "edge-a" });
+    expect(body.events[0]).toMatchObject({
+      collection: "tasks",
+      doc_id: "task-0",
+      format: 2,
+      version: 1,
+      origin_edge_id: "edge-a",
+    });
     expect(body.events[1]?.origin_edge_id).toBeUndefined();
     expect(atob(body.events[0]!.delta)).toBe(String.fromCharCode(0, 0, 1, 0, 7));
     const rows = await t.run(async (ctx) => await ctx.db.query("sync_outbox").collect());
@@ -79,7 +85,10 @@ describe("delivery", () => {
       expect(result.message).toBe(`${missing} environment variable is not configured`);
       expect(sink.requests).toHaveLength(0);
       const rows = await outboxRows(t);
-      expect(rows.map((r) => [r.status, r.attempts])).toEqual([["pending", 0], ["pending", 0]]);
+      expect(rows.map((r) => [r.status, r.attempts])).toEqual([
+        ["pending", 0],
+        ["pending", 0],
+      ]);
       // Once configured, the same items go out.
       vi.stubEnv(missing, missing === "DINK_HTTP_URL" ? sink.url : "test-sync-key");
       expect(await t.action(fast.processOutboxBatch, {})).toMatchObject({ delivered: 2 });
@@ -132,7 +141,15 @@ describe("retries and dead letters", () => {
     expect((await outboxRows(t))[0]).toMatchObject({ status: "dead", attempts: 1 });
     const letters = await t.query(components.dink.deadLetters.list, {});
     expect(letters).toHaveLength(1);
-    expect(letters[0]).toMatchObject({ source: "outbox", eventId: id, collection: "tasks", docId: "task-0", status: "dead", attempts: 1, edgeId: "edge-a" });
+    expect(letters[0]).toMatchObject({
+      source: "outbox",
+      eventId: id,
+      collection: "tasks",
+      docId: "task-0",
+      status: "dead",
+      attempts: 1,
+      edgeId: "edge-a",
+    });
     expect(letters[0]?.reason).toBe("HTTP 400: TEST: status 400");
     expect([...new Uint8Array(letters[0]!.delta)]).toEqual([0, 0, 1, 0, 7]);
     expect(await metric(t, "outbox.dead")).toBe(1);
@@ -168,7 +185,11 @@ describe("leases and drains", () => {
     const t = makeOutboxTest();
     const [id] = await enqueue(t, 1);
     // A drain claims the item (and pushes it, as dinkd may have received it) and then dies.
-    const crashed = await t.mutation(fast.updateItemStatus, { op: "claim", drainToken: "crashed-drain", leaseToken: "crashed-lease" });
+    const crashed = await t.mutation(fast.updateItemStatus, {
+      op: "claim",
+      drainToken: "crashed-drain",
+      leaseToken: "crashed-lease",
+    });
     expect(crashed.claimed.map((c) => c.eventId)).toEqual([id]);
     // While its leases run, nobody else may drain or claim.
     expect(await t.action(fast.processOutboxBatch, {})).toMatchObject({ status: "busy" });
@@ -234,11 +255,15 @@ test("1,000 items under seeded random failures: none lost, none sent twice at on
     return { status: 200, delayMs: Math.floor(random() * 5) };
   };
   await t.mutation(fast.scheduleOutboxProcessing, {});
-  await waitUntil(t, async () => {
-    // The cron keeps firing too.
-    await t.action(fast.processOutboxBatch, {});
-    return await settled(t);
-  }, 120_000);
+  await waitUntil(
+    t,
+    async () => {
+      // The cron keeps firing too.
+      await t.action(fast.processOutboxBatch, {});
+      return await settled(t);
+    },
+    120_000,
+  );
   const rows = await outboxRows(t);
   expect(rows).toHaveLength(1000);
   const sent = rows.filter((r) => r.status === "sent").map((r) => r.eventId);

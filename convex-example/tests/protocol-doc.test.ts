@@ -22,9 +22,9 @@ import {
   validateErrorResponse,
   WIRE_VALIDATORS,
   type WireKind,
-} from "dink-convex";
-import { encodeDeltaResult, encodeSnapshot } from "../../npm/src/client/protocol";
-import { pushBody } from "../../npm/src/client/pushBody";
+} from "dink-convex/protocol";
+import { encodeDeltaResult, encodeSnapshot } from "../../npm/src/client/http/protocol";
+import { pushBody } from "../../npm/src/client/outbox/pushBody";
 
 const doc = readFileSync(new URL("../../docs/protocol.md", import.meta.url), "utf8");
 
@@ -66,7 +66,12 @@ function tableAfter(marker: string): string[][] {
   const rows: string[][] = [];
   for (const line of lines.slice(start + 2)) {
     if (!line.startsWith("|")) break;
-    rows.push(line.split("|").slice(1, -1).map((c) => c.trim()));
+    rows.push(
+      line
+        .split("|")
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    );
   }
   return rows;
 }
@@ -152,7 +157,9 @@ describe("docs/protocol.md tables", () => {
       const row = rows.find(([name]) => name === `\`${key}\``);
       expect(row, key).toBeDefined();
       const cell = row![1]!;
-      expect(cell.includes(String(value)) || cell.includes(value.toLocaleString("en-US")), `${key}: ${cell}`).toBe(true);
+      expect(cell.includes(String(value)) || cell.includes(value.toLocaleString("en-US")), `${key}: ${cell}`).toBe(
+        true,
+      );
     }
   });
 });
@@ -160,7 +167,14 @@ describe("docs/protocol.md tables", () => {
 describe("code against the documented shapes", () => {
   it("the outbox's real convex-push body validates", () => {
     const body = pushBody([
-      { eventId: "e1", collection: "tasks", docId: "d1", delta: new Uint8Array([1, 2, 3]), version: 2, originEdgeId: "edge-a" },
+      {
+        eventId: "e1",
+        collection: "tasks",
+        docId: "d1",
+        delta: new Uint8Array([1, 2, 3]),
+        version: 2,
+        originEdgeId: "edge-a",
+      },
       { eventId: "e2", collection: "tasks", docId: "d2", delta: new Uint8Array([4, 5]).buffer, version: 1 },
     ]);
     const checked = validateConvexPushBody(JSON.parse(JSON.stringify(body)));
@@ -194,7 +208,13 @@ describe("code against the documented shapes", () => {
     const checked = validateApplyDeltaResponse(body);
     expect(checked.success && checked.data.results[1]!.error!.state_vector).toBe("AdIJAw==");
     const snap = encodeSnapshot(
-      { docId: "d", state: new Uint8Array([0, 0]).buffer, stateVector: new Uint8Array([0]).buffer, version: 1, deleted: false },
+      {
+        docId: "d",
+        state: new Uint8Array([0, 0]).buffer,
+        stateVector: new Uint8Array([0]).buffer,
+        version: 1,
+        deleted: false,
+      },
       false,
     );
     const envelope = { version: 1, success: true, data: snap };

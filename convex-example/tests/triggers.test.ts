@@ -51,12 +51,22 @@ describe("syncMutation writes become deltas", () => {
     await t.mutation(fns.replaceTask!, { id: rowId, title: "b", completed: true });
     log = await logOf(t, "r1");
     expect(log.deltas).toHaveLength(3);
-    expect(keysOf(log.deltas[2]!.delta, log.deltas.slice(0, 2).map((d) => d.delta)).fields).toEqual(["title"]);
+    expect(
+      keysOf(
+        log.deltas[2]!.delta,
+        log.deltas.slice(0, 2).map((d) => d.delta),
+      ).fields,
+    ).toEqual(["title"]);
 
     await t.mutation(fns.deleteTask!, { id: rowId });
     log = await logOf(t, "r1");
     expect(log.deltas).toHaveLength(4);
-    expect(keysOf(log.deltas[3]!.delta, log.deltas.slice(0, 3).map((d) => d.delta))).toEqual({
+    expect(
+      keysOf(
+        log.deltas[3]!.delta,
+        log.deltas.slice(0, 3).map((d) => d.delta),
+      ),
+    ).toEqual({
       fields: [],
       meta: ["_deleted", "_deletedAt"],
     });
@@ -108,7 +118,9 @@ describe("syncMutation writes become deltas", () => {
       deleted: false,
     });
     // A second live row with the same id is refused.
-    await expect(t.mutation(fns.insertTask!, { id: "again", title: "3", completed: false })).rejects.toThrow(/already exists/);
+    await expect(t.mutation(fns.insertTask!, { id: "again", title: "3", completed: false })).rejects.toThrow(
+      /already exists/,
+    );
   });
 });
 
@@ -126,10 +138,20 @@ describe("no echo", () => {
     expect(log.outbox.map((o) => o.originEdgeId)).toEqual(["edge-echo", "edge-echo"]);
 
     // A Convex write to the same row afterwards is a "convex" delta again.
-    const task = await t.run(async (ctx) => ctx.db.query("tasks").withIndex("by_doc_id", (q) => q.eq("id", "e1")).unique());
+    const task = await t.run(async (ctx) =>
+      ctx.db
+        .query("tasks")
+        .withIndex("by_doc_id", (q) => q.eq("id", "e1"))
+        .unique(),
+    );
     await t.mutation(api.tasks.toggle, { id: task!._id });
     const after = await logOf(t, "e1");
     expect(after.deltas.map((d) => d.origin)).toEqual(["edge-echo", "edge-echo", "convex"]);
-    expect(keysOf(after.deltas[2]!.delta, log.deltas.map((d) => d.delta)).fields).toEqual(["completed"]);
+    expect(
+      keysOf(
+        after.deltas[2]!.delta,
+        log.deltas.map((d) => d.delta),
+      ).fields,
+    ).toEqual(["completed"]);
   });
 });

@@ -1,5 +1,5 @@
 // A simulated edge device: one real Yjs document per row (root Y.Map "fields" with plain values,
-// root Y.Map "_meta" with the `_deleted` tombstone, the layout of ARCHITECTURE.md), local edits
+// root Y.Map "_meta" with the `_deleted` tombstone, the row layout in docs/protocol.md), local edits
 // captured as Yjs update v2 deltas and sent to the sandbox's `POST /api/dink/applyDelta`
 // (docs/protocol.md), and deltas pushed by the sink applied as they arrive. While offline it keeps
 // editing and queues both directions, like an app with a local store.

@@ -62,7 +62,9 @@ try {
 }
 const gateway = await startGateway(t);
 for (let i = 0; i < EDGES; i++) {
-  edges.push(new SimulatedEdge({ id: `edge-${i + 1}`, gatewayUrl: gateway.url, syncKey: SYNC_KEY, collection: COLLECTION }));
+  edges.push(
+    new SimulatedEdge({ id: `edge-${i + 1}`, gatewayUrl: gateway.url, syncKey: SYNC_KEY, collection: COLLECTION }),
+  );
 }
 say(`convex-test app + dink component ready; gateway ${gateway.url}, push sink (dinkd stand-in) ${sink.url}`);
 
@@ -131,7 +133,9 @@ for (let round = 1; round <= ROUNDS; round++) {
   await flushAll();
   const states = edges.map((e) => `${e.id}${e.online ? "" : " (offline)"}`).join(", ");
   const o = await outboxCounts();
-  say(`round ${String(round).padStart(2)}: ${(await t.query(anyApi.tasks.list, {})).length} rows in Convex; outbox ${o.sent}/${o.total} sent; pushes delivered ${sink.stats.delivered}, failed ${sink.stats.failed}; edges ${states}`);
+  say(
+    `round ${String(round).padStart(2)}: ${(await t.query(anyApi.tasks.list, {})).length} rows in Convex; outbox ${o.sent}/${o.total} sent; pushes delivered ${sink.stats.delivered}, failed ${sink.stats.failed}; edges ${states}`,
+  );
   await sleep(100);
 }
 
@@ -185,11 +189,14 @@ for (const edge of edges) {
     const mine = rows.get(id);
     if (!mine || mine.deleted) problems.push(`${edge.id} lacks row ${id} ("${row.title}")`);
     else if (mine.fields.title !== row.title || mine.fields.completed !== row.completed) {
-      problems.push(`${edge.id} has ${id} as ${JSON.stringify(mine.fields)}, Convex has ${JSON.stringify({ title: row.title, completed: row.completed })}`);
+      problems.push(
+        `${edge.id} has ${id} as ${JSON.stringify(mine.fields)}, Convex has ${JSON.stringify({ title: row.title, completed: row.completed })}`,
+      );
     }
   }
   for (const [id, mine] of rows) {
-    if (!mine.deleted && mine.fields.id !== undefined && !convexRows.has(id)) problems.push(`${edge.id} has row ${id} that Convex does not`);
+    if (!mine.deleted && mine.fields.id !== undefined && !convexRows.has(id))
+      problems.push(`${edge.id} has row ${id} that Convex does not`);
   }
 }
 const sharedRow = convexRows.get(shared);
@@ -201,7 +208,8 @@ if (outbox.dead > 0) problems.push(`${outbox.dead} outbox items are dead letters
 
 const sum = (f) => edges.reduce((n, e) => n + f(e), 0);
 const rejected = {};
-for (const e of edges) for (const [code, n] of Object.entries(e.stats.rejected)) rejected[code] = (rejected[code] ?? 0) + n;
+for (const e of edges)
+  for (const [code, n] of Object.entries(e.stats.rejected)) rejected[code] = (rejected[code] ?? 0) + n;
 const deletedEverywhere = new Set();
 for (const e of edges) for (const [id, row] of e.rows()) if (row.deleted) deletedEverywhere.add(id);
 
@@ -211,13 +219,25 @@ for (const e of edges) {
   const live = [...e.rows().values()].filter((r) => !r.deleted && r.fields.id !== undefined).length;
   console.log(`rows on ${e.id.padEnd(16)} ${live} live; received ${e.stats.received} pushes`);
 }
-console.log(`convex mutations         ${convexOps.create} create, ${convexOps.toggle} toggle, ${convexOps.remove} remove`);
-console.log(`edge deltas              ${sum((e) => e.stats.sent)} sent: ${sum((e) => e.stats.applied)} applied, ${sum((e) => e.stats.duplicate)} duplicate, ${sum((e) => e.stats.noop)} noop, ${Object.values(rejected).reduce((x, y) => x + y, 0)} rejected ${JSON.stringify(rejected)}, ${sum((e) => e.stats.resent)} re-sent as diffs`);
-console.log(`outbox                   ${outbox.total} items: ${outbox.sent} sent, ${outbox.dead} dead, ${outbox.retried} needed a retry (${outbox.attempts} attempts in all)`);
-console.log(`push sink (dinkd)        ${sink.stats.requests} requests: ${sink.stats.failed} failed on purpose (503); ${sink.stats.delivered} events delivered, ${sink.stats.duplicates} redelivered duplicates dropped, ${sink.stats.fanout} fan-out messages`);
-console.log(`gateway                  ${gateway.requests} HTTP requests; outbox drain ran ${drain.runs} times from the interval (${drain.errors} errors)`);
+console.log(
+  `convex mutations         ${convexOps.create} create, ${convexOps.toggle} toggle, ${convexOps.remove} remove`,
+);
+console.log(
+  `edge deltas              ${sum((e) => e.stats.sent)} sent: ${sum((e) => e.stats.applied)} applied, ${sum((e) => e.stats.duplicate)} duplicate, ${sum((e) => e.stats.noop)} noop, ${Object.values(rejected).reduce((x, y) => x + y, 0)} rejected ${JSON.stringify(rejected)}, ${sum((e) => e.stats.resent)} re-sent as diffs`,
+);
+console.log(
+  `outbox                   ${outbox.total} items: ${outbox.sent} sent, ${outbox.dead} dead, ${outbox.retried} needed a retry (${outbox.attempts} attempts in all)`,
+);
+console.log(
+  `push sink (dinkd)        ${sink.stats.requests} requests: ${sink.stats.failed} failed on purpose (503); ${sink.stats.delivered} events delivered, ${sink.stats.duplicates} redelivered duplicates dropped, ${sink.stats.fanout} fan-out messages`,
+);
+console.log(
+  `gateway                  ${gateway.requests} HTTP requests; outbox drain ran ${drain.runs} times from the interval (${drain.errors} errors)`,
+);
 if (problems.length === 0) {
-  console.log(`CONVERGED: Convex and all ${edges.length} edges hold the same ${convexRows.size} rows (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`);
+  console.log(
+    `CONVERGED: Convex and all ${edges.length} edges hold the same ${convexRows.size} rows (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,
+  );
 } else {
   console.log(`NOT CONVERGED (${problems.length} problems):`);
   for (const p of problems.slice(0, 20)) console.log(`  - ${p}`);
@@ -280,7 +300,9 @@ async function showRejections(edge) {
   for (const r of results) {
     if (r.status === "rejected") edge.stats.rejected[r.error.code] = (edge.stats.rejected[r.error.code] ?? 0) + 1;
     else edge.stats[r.status]++;
-    say(`edge delta ${r.op_id}: ${r.status}${r.error ? ` ${r.error.code}${r.error.field ? ` (field ${r.error.field})` : ""}: ${r.error.message}` : ""}`);
+    say(
+      `edge delta ${r.op_id}: ${r.status}${r.error ? ` ${r.error.code}${r.error.field ? ` (field ${r.error.field})` : ""}: ${r.error.message}` : ""}`,
+    );
   }
   return cases.map((c) => c.docId);
 }

@@ -9,7 +9,6 @@ import {
   decodeSv,
   docFrom,
   markDeleted,
-  newDoc,
   prng,
   randomValue,
   READER_CLIENT_ID,
@@ -76,12 +75,21 @@ describe("concurrent edits", () => {
               ? markDeleted(edge, 1000 + e, format)
               : r < 0.25
                 ? removeFields(edge, ["note"], format)
-                : setFields(edge, { [["title", "n", "tags", "extra"][Math.floor(rand() * 4)]!]: randomValue(rand, 1) }, format);
+                : setFields(
+                    edge,
+                    { [["title", "n", "tags", "extra"][Math.floor(rand() * 4)]!]: randomValue(rand, 1) },
+                    format,
+                  );
           msgs.push({ update, format });
         }
       }
       // The Convex side writes concurrently too (from the base state).
-      const server = engine.change(base.state, engineRow(base.state).fields, { id: `r${round}`, title: "server", n: 7, tags: ["s"], note: "keep" }, { now: 5 });
+      const server = engine.change(
+        base.state,
+        engineRow(base.state).fields,
+        { id: `r${round}`, title: "server", n: 7, tags: ["s"], note: "keep" },
+        { now: 5 },
+      );
       msgs.push({ update: server.delta!, format: 2 });
 
       // yjs's own view: one doc that received everything.
@@ -136,7 +144,8 @@ describe("MISSING_DEPENDENCIES", () => {
       expect(err.stateVector).toBeInstanceOf(Uint8Array);
       expect(decodeSv(err.stateVector!)).toEqual(decodeSv(base.stateVector));
       // The edge answers with everything the server lacks.
-      const resend = format === 2 ? Y.encodeStateAsUpdateV2(edge, err.stateVector) : Y.encodeStateAsUpdate(edge, err.stateVector);
+      const resend =
+        format === 2 ? Y.encodeStateAsUpdateV2(edge, err.stateVector) : Y.encodeStateAsUpdate(edge, err.stateVector);
       const res = engine.ingest(base.state, resend, format);
       expect(res.changed).toBe(true);
       expect(canonical({ fields: res.fields, deleted: res.deleted })).toEqual(canonical(readRow(edge)));
@@ -174,7 +183,10 @@ describe("MISSING_DEPENDENCIES", () => {
       state = engine.ingest(state, u2, 2).state;
     } catch (e) {
       expect((e as { code?: string }).code).toBe("MISSING_DEPENDENCIES");
-      state = deliverAll(state, [{ update: u1, format: 2 }, { update: u2, format: 2 }]).state;
+      state = deliverAll(state, [
+        { update: u1, format: 2 },
+        { update: u2, format: 2 },
+      ]).state;
     }
     state = deliverAll(state, [{ update: u1, format: 2 }]).state;
     expect(canonical(engineRow(state))).toEqual(canonical(readRow(edge)));

@@ -117,7 +117,12 @@ describe("engine change details", () => {
 
   test("only changed keys are written: the delta of a one-field update holds one map entry", () => {
     const ins = engineInsert({ id: "r", a: "x".repeat(500), b: 1 });
-    const upd = engine.change(ins.state, { id: "r", a: "x".repeat(500), b: 1 }, { id: "r", a: "x".repeat(500), b: 2 }, { now: 2 });
+    const upd = engine.change(
+      ins.state,
+      { id: "r", a: "x".repeat(500), b: 1 },
+      { id: "r", a: "x".repeat(500), b: 2 },
+      { now: 2 },
+    );
     expect(upd.changedKeys).toEqual(["b"]);
     // Applied on an empty doc the delta alone carries only `b` (and no copy of the 500-char `a`).
     const alone = newDoc(READER_CLIENT_ID);

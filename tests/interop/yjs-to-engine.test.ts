@@ -122,15 +122,18 @@ describe.each([1, 2] as Format[])("yjs -> engine, update v%i", (format) => {
 });
 
 describe("top-level bytes fields (yjs stores a Uint8Array map value as ContentBinary)", () => {
-  test.each([1, 2] as Format[])("v%i: the engine's state and delta stay decodable by the engine and by yjs", (format) => {
-    const edge = newDoc(510);
-    const update = setFields(edge, { id: "b", blob: new Uint8Array([0, 1, 255]).buffer }, format);
-    const res = engine.ingest(null, update, format);
-    expect(canonical(res.fields)).toEqual(canonical(readRow(edge).fields));
-    expect(canonical(engineRow(res.state).fields)).toEqual(canonical(readRow(edge).fields));
-    expect(canonical(rowOf(res.state).fields)).toEqual(canonical(readRow(edge).fields));
-    expect(canonical(rowOf(res.delta).fields)).toEqual(canonical(readRow(edge).fields));
-  });
+  test.each([1, 2] as Format[])(
+    "v%i: the engine's state and delta stay decodable by the engine and by yjs",
+    (format) => {
+      const edge = newDoc(510);
+      const update = setFields(edge, { id: "b", blob: new Uint8Array([0, 1, 255]).buffer }, format);
+      const res = engine.ingest(null, update, format);
+      expect(canonical(res.fields)).toEqual(canonical(readRow(edge).fields));
+      expect(canonical(engineRow(res.state).fields)).toEqual(canonical(readRow(edge).fields));
+      expect(canonical(rowOf(res.state).fields)).toEqual(canonical(readRow(edge).fields));
+      expect(canonical(rowOf(res.delta).fields)).toEqual(canonical(readRow(edge).fields));
+    },
+  );
 
   test("convertV1ToV2 and merge of a yjs v1 update holding bytes give v2 that yjs reads", () => {
     const edge = newDoc(511);

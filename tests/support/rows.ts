@@ -41,13 +41,15 @@ export function applyUpdate(doc: Y.Doc, update: Uint8Array, format: Format = 2):
 }
 
 export function encodeState(doc: Y.Doc, format: Format = 2, stateVector?: Uint8Array): Uint8Array {
-  return format === 2
-    ? Y.encodeStateAsUpdateV2(doc, stateVector)
-    : Y.encodeStateAsUpdate(doc, stateVector);
+  return format === 2 ? Y.encodeStateAsUpdateV2(doc, stateVector) : Y.encodeStateAsUpdate(doc, stateVector);
 }
 
 /** Runs `fn` in one transaction and returns only what it added, as an update of `format`. */
-export function edit(doc: Y.Doc, fn: (fields: Y.Map<unknown>, meta: Y.Map<unknown>) => void, format: Format = 2): Uint8Array {
+export function edit(
+  doc: Y.Doc,
+  fn: (fields: Y.Map<unknown>, meta: Y.Map<unknown>) => void,
+  format: Format = 2,
+): Uint8Array {
   const before = Y.encodeStateVector(doc);
   doc.transact(() => fn(doc.getMap("fields"), doc.getMap("_meta")));
   return encodeState(doc, format, before);

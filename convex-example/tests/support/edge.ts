@@ -48,9 +48,13 @@ export class Edge {
   }
 
   set(docId: string, fields: Record<string, unknown>, format: 1 | 2 = 2): EdgeDeltaArg {
-    return this.edit(docId, (map) => {
-      for (const [k, v] of Object.entries(fields)) map.set(k, v);
-    }, format);
+    return this.edit(
+      docId,
+      (map) => {
+        for (const [k, v] of Object.entries(fields)) map.set(k, v);
+      },
+      format,
+    );
   }
 
   remove(docId: string, now = 1_700_000_000_000): EdgeDeltaArg {
@@ -63,7 +67,14 @@ export class Edge {
   /** Wraps raw bytes as a delta of this edge with a fresh opId. */
   delta(docId: string, update: Uint8Array, format: 1 | 2 = 2, collection = this.collection): EdgeDeltaArg {
     opCounter += 1;
-    return { opId: `${this.edgeId}-op-${opCounter}`, collection, docId, delta: buf(update), format, edgeId: this.edgeId };
+    return {
+      opId: `${this.edgeId}-op-${opCounter}`,
+      collection,
+      docId,
+      delta: buf(update),
+      format,
+      edgeId: this.edgeId,
+    };
   }
 
   /** Applies a delta received from the server (v2) to the local copy. */

@@ -33,9 +33,7 @@ export const fast = {
   updateItemStatus: makeFunctionReference<"mutation", UpdateItemStatusArgs, UpdateItemStatusResult>(
     "outboxFast:updateItemStatus",
   ),
-  queryPendingItems: makeFunctionReference<"query", { limit?: number }, PendingItem[]>(
-    "outboxFast:queryPendingItems",
-  ),
+  queryPendingItems: makeFunctionReference<"query", { limit?: number }, PendingItem[]>("outboxFast:queryPendingItems"),
   scheduleOutboxProcessing: makeFunctionReference<"mutation", { delayMs?: number }, ScheduleResult>(
     "outboxFast:scheduleOutboxProcessing",
   ),

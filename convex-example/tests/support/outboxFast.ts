@@ -3,7 +3,13 @@
  * (see outbox.test.ts), so retries, timeouts and lease expiry happen in real time within a test.
  * Its `internal` points at itself, as the seed's `internal.outboxProcessor` does in the app.
  */
-import { anyApi, internalActionGeneric, internalMutationGeneric, internalQueryGeneric } from "convex/server";
+import {
+  anyApi,
+  type AnyApi,
+  internalActionGeneric,
+  internalMutationGeneric,
+  internalQueryGeneric,
+} from "convex/server";
 import { createOutboxProcessor } from "dink-convex";
 
 export const FAST = {
@@ -19,7 +25,7 @@ export const { processOutboxBatch, queryPendingItems, updateItemStatus, schedule
       internalAction: internalActionGeneric,
       internalMutation: internalMutationGeneric,
       internalQuery: internalQueryGeneric,
-      internal: { outboxProcessor: anyApi.outboxFast },
+      internal: { outboxProcessor: anyApi.outboxFast } as AnyApi,
     },
     FAST,
   );

@@ -91,7 +91,11 @@ export async function startSink(reply: (request: PushRequest) => Reply = () => (
           answer.body ??
             (answer.status < 300
               ? JSON.stringify({ version: 1, success: true, data: { accepted: ids.length } })
-              : JSON.stringify({ version: 1, success: false, error: { code: "TEST", message: `status ${answer.status}` } })),
+              : JSON.stringify({
+                  version: 1,
+                  success: false,
+                  error: { code: "TEST", message: `status ${answer.status}` },
+                })),
         );
       }, answer.delayMs ?? 0);
     });

@@ -16,7 +16,12 @@ export const insertTask = syncMutation({
 });
 
 export const patchTask = syncMutation({
-  args: { id: v.id("tasks"), title: v.optional(v.string()), completed: v.optional(v.boolean()), timestamp: v.optional(v.number()) },
+  args: {
+    id: v.id("tasks"),
+    title: v.optional(v.string()),
+    completed: v.optional(v.boolean()),
+    timestamp: v.optional(v.number()),
+  },
   handler: async (ctx, { id, ...patch }) => {
     await ctx.db.patch(id, patch);
   },

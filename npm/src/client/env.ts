@@ -28,8 +28,7 @@ export class DinkConfigError extends Error {
 }
 
 function envValue(name: string): string | undefined {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
-    ?.env;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
   const value = env?.[name]?.trim();
   return value === undefined || value === "" ? undefined : value;
 }
@@ -58,8 +57,7 @@ export function requireDinkAppSyncKey(): string {
 }
 
 export type DinkGatewayConfig =
-  | { ok: true; httpUrl: string; appSyncKey: string }
-  | { ok: false; missing: string[]; message: string };
+  { ok: true; httpUrl: string; appSyncKey: string } | { ok: false; missing: string[]; message: string };
 
 /**
  * Both variables at once, without throwing: the outbox uses this to leave items waiting (no

@@ -1,65 +1,40 @@
 /**
- * dink-convex: the app-facing entry point ("dink-convex").
+ * dink-convex: keep Convex tables and edge devices in sync with Yjs CRDT deltas.
  *
- * For now it re-exports the engine wrapper ("dink-convex/engine"). The component's client
- * factories (createSyncMutations, schema helpers) will be added here next; the component
- * itself will be exposed through the "./convex.config", "./_generated/component.js" and
- * "./test" package exports.
+ * This entry point is what a Convex app's own files call; each of the seed's seven files is a
+ * few lines:
+ *
+ * ```ts
+ * // convex/schema.ts
+ * export default defineSchema({
+ *   tasks: syncedTable({ title: v.string(), completed: v.boolean() }),
+ *   ...internalSyncSchema,
+ * });
+ *
+ * // convex/sync.ts
+ * export const { applyDeltaFromEdge, getDocumentState, listDocuments, listDocumentsPaginated } =
+ *   createSyncMutations({ mutation, query });
+ *
+ * // convex/syncSetup.ts: write with `syncMutation` instead of `mutation`
+ * export const syncMutation = createSyncMutation(mutation, ["tasks"], { getInternal: () => internal });
+ * ```
+ *
+ * Other entry points: `dink-convex/component` (the component, `app.use(dink)`),
+ * `dink-convex/protocol` (the HTTP wire protocol: body shapes, parsers, validators),
+ * `dink-convex/engine` (the CRDT engine in WebAssembly) and `dink-convex/test` (convex-test).
+ *
+ * @module
  */
-export * from "../engine/index.js";
 
-// Wire protocol, HTTP router and sync-key auth (docs/protocol.md).
+// Schema: the synced user tables and the sync engine's own tables.
 export {
-  createSyncHttpRouter,
-  type SyncHttpApi,
-  type SyncHttpRouterOptions,
-} from "./http.js";
-export {
-  bearerToken,
-  checkSyncKey,
-  configuredSyncKey,
-  MISSING_SYNC_KEY_MESSAGE,
-  SYNC_KEY_ENV,
-  syncKeyMatches,
-  type SyncKeyCheck,
-} from "./auth.js";
-export {
-  DEFAULT_WIRE_LIMITS,
-  DELTA_ERROR_CODES,
-  PROTOCOL_VERSION,
-  ProtocolError,
-  REQUEST_ERROR_STATUS,
-  WIRE_VALIDATORS,
-  parseApplyDeltaRequest,
-  validateApplyDeltaRequest,
-  validateApplyDeltaResponse,
-  validateChangesResponse,
-  validateConvexPushBody,
-  validateConvexPushResponse,
-  validateErrorResponse,
-  validateListResponse,
-  validateSnapshotResponse,
-  type ApplyDeltaData,
-  type ApplyDeltaRequestWire,
-  type ChangesData,
-  type ConvexPushBody,
-  type ConvexPushEvent,
-  type DeltaErrorCode,
-  type ListData,
-  type RequestErrorCode,
-  type SnapshotData,
-  type WireDelta,
-  type WireDeltaResult,
-  type WireEnvelope,
-  type WireError,
-  type WireKind,
-  type WireLimits,
-} from "./protocol.js";
-export { base64DecodedLength, decodeBase64Strict, encodeBase64, isBase64 } from "./base64.js";
+  internalSyncSchema,
+  syncedTable,
+  type SyncedFields,
+  type SyncedTableDefinition,
+} from "./schema/syncedTable.js";
 
-// Sync core: schema helpers, the sync functions, the trigger-based mutation wrapper.
-export { internalSyncSchema, syncedTable, type SyncedFields, type SyncedTableDefinition } from "./schema.js";
-export { FEED_SHARDS } from "./tables.js";
+// Sync: the public functions dinkd calls, and the trigger-based mutation wrapper.
 export {
   createSyncMutations,
   MAX_DELTAS_PER_CALL,
@@ -69,48 +44,34 @@ export {
   type ListDocumentsPaginatedArgs,
   type SyncMutations,
   type SyncMutationsOptions,
-} from "./syncMutations.js";
+} from "./sync/functions.js";
 export {
   createSyncMutation,
   type SyncInternalRefs,
   type SyncMutationBuilder,
   type SyncMutationOptions,
-} from "./syncMutation.js";
-export type { IngestOptions } from "./ingest.js";
-export { authorizeSyncCall, type SyncAccessErrorData, type SyncAuthorize, type SyncFunctionName } from "./authorize.js";
-export {
-  applyDeltaArgs,
-  applyDeltaReturns,
-  deltaResult,
-  documentState,
-  edgeDelta,
-  feedItem,
-  getDocumentStateArgs,
-  listDocumentsArgs,
-  listDocumentsPaginatedArgs,
-  listDocumentsReturns,
-  type DeltaError,
-  type DeltaResult,
-  type DocumentState,
-  type DocumentSummary,
-  type EdgeDelta,
-  type FeedItem,
-  type FeedPage,
-} from "./validators.js";
+} from "./sync/triggers.js";
+export type { IngestOptions } from "./sync/ingest.js";
+export type { SyncAccessErrorData, SyncAuthorize, SyncFunctionName } from "./sync/authorize.js";
+export type {
+  DeltaError,
+  DeltaErrorCode,
+  DeltaResult,
+  DocumentPage,
+  DocumentState,
+  DocumentSummary,
+  EdgeDelta,
+  FeedItem,
+  FeedPage,
+} from "./sync/validators.js";
 
-// Outbox delivery, crons, environment, the component's API type.
-export {
-  createOutboxProcessor,
-  type OutboxProcessor,
-  type OutboxProcessorBuilders,
-} from "./outbox.js";
-export {
-  DEFAULT_RETRY_POLICY,
-  outcomeOfStatus,
-  type OutboxOptions,
-  type OutboxRetryPolicy,
-  type PushOutcome,
-} from "./outboxPolicy.js";
+// HTTP: the routes dinkd calls.
+export { createSyncHttpRouter, type SyncHttpApi, type SyncHttpRouterOptions } from "./http/router.js";
+export type { WireLimits } from "./http/protocol.js";
+
+// Outbox: delivery of Convex-side changes to dinkd, and its crons.
+export { createOutboxProcessor, type OutboxProcessor, type OutboxProcessorBuilders } from "./outbox/processor.js";
+export { DEFAULT_RETRY_POLICY, type OutboxOptions, type OutboxRetryPolicy } from "./outbox/policy.js";
 export type {
   ItemResult,
   PendingItem,
@@ -119,21 +80,18 @@ export type {
   ScheduleResult,
   UpdateItemStatusArgs,
   UpdateItemStatusResult,
-} from "./outboxTypes.js";
-export { createSyncCrons, type SyncCronsOptions } from "./crons.js";
-export { CONVEX_PUSH_PATH, pushBody, pushEvent, type PushItem } from "./pushBody.js";
+} from "./outbox/types.js";
+export { createSyncCrons, type SyncCronsOptions } from "./outbox/crons.js";
+
+// Configuration: the environment variables the package reads.
 export {
   DINK_APP_SYNC_KEY,
   DINK_HTTP_URL,
   DINK_URL,
   DinkConfigError,
-  notConfiguredMessage,
-  readDinkAppSyncKey,
   readDinkGatewayConfig,
-  readDinkHttpUrl,
-  requireDinkAppSyncKey,
-  requireDinkHttpUrl,
   type DinkGatewayConfig,
 } from "./env.js";
-export { dinkComponent } from "./componentRefs.js";
+
+// The component's API, for apps that call it directly (`components.dink`).
 export type { ComponentApi } from "../component/_generated/component.js";

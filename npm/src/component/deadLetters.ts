@@ -78,11 +78,7 @@ export const get = query({
   },
 });
 
-async function resolve(
-  ctx: MutationCtx,
-  id: string,
-  status: "replayed" | "discarded",
-): Promise<DeadLetter> {
+async function resolve(ctx: MutationCtx, id: string, status: "replayed" | "discarded"): Promise<DeadLetter> {
   const row = await load(ctx, id);
   if (row.status !== "dead") {
     throw new ConvexError({

@@ -7,11 +7,7 @@ import { v } from "convex/values";
 
 /** Where a dead letter came from. */
 export const deadLetterSource = v.union(v.literal("outbox"), v.literal("ingest"));
-export const deadLetterStatus = v.union(
-  v.literal("dead"),
-  v.literal("replayed"),
-  v.literal("discarded"),
-);
+export const deadLetterStatus = v.union(v.literal("dead"), v.literal("replayed"), v.literal("discarded"));
 export const auditKind = v.union(v.literal("kick"), v.literal("revoke"));
 
 /** What is needed to deliver or apply the delta again. */

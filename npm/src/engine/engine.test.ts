@@ -2,15 +2,7 @@
 import { v } from "convex/values";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import {
-  bytesOf,
-  edgeDoc,
-  fieldsOf,
-  fullUpdate,
-  setFields,
-  structClients,
-  structIds,
-} from "../test-support/yjs.js";
+import { bytesOf, edgeDoc, fieldsOf, fullUpdate, setFields, structClients, structIds } from "../test-support/yjs.js";
 import {
   change,
   convertV1ToV2,
@@ -160,7 +152,7 @@ describe("ingest", () => {
   it("reports MISSING_DEPENDENCIES with the server's state vector", () => {
     const edge = edgeDoc(11);
     setFields(edge, { a: 1 });
-    const base = fullUpdate(edge);
+    fullUpdate(edge);
     const sv = Y.encodeStateVector(edge);
     setFields(edge, { b: 2 });
     const next = Y.encodeStateAsUpdateV2(edge, sv);
@@ -265,10 +257,7 @@ describe("change", () => {
   it("enforces the depth limit as TOO_LARGE", () => {
     let deep: unknown = 1;
     for (let i = 0; i < 20; i++) deep = [deep];
-    engineError(
-      () => change(null, null, { deep } as unknown as Fields, { now: 1 }),
-      "TOO_LARGE",
-    );
+    engineError(() => change(null, null, { deep } as unknown as Fields, { now: 1 }), "TOO_LARGE");
     expect(
       change(null, null, { deep } as unknown as Fields, { now: 1, limits: { maxDepth: 64 } }).delta,
     ).not.toBeNull();
@@ -311,7 +300,10 @@ describe("updates", () => {
     // Trailing bytes and over-wide client ids are refused too; a yjs state vector still works.
     const sv = Y.encodeStateVector(edgeDoc(22));
     engineError(() => diff(server.state, new Uint8Array([...sv, 0])), "INVALID_ARGUMENT");
-    engineError(() => diff(server.state, new Uint8Array([1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1])), "INVALID_ARGUMENT");
+    engineError(
+      () => diff(server.state, new Uint8Array([1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1])),
+      "INVALID_ARGUMENT",
+    );
     expect(diff(server.state, sv).length).toBeGreaterThan(0);
   });
 

@@ -83,10 +83,7 @@ describe("decodeFrame", () => {
     ["unknown status", new Uint8Array([2])],
     ["cut section header", new Uint8Array([STATUS_OK, Tag.STATE, 1, 0])],
     ["length beyond the end", new Uint8Array([STATUS_OK, Tag.STATE, 4, 0, 0, 0, 1, 2, 3])],
-    [
-      "huge length",
-      new Uint8Array([STATUS_OK, Tag.BYTES, 0xff, 0xff, 0xff, 0xff, 1]),
-    ],
+    ["huge length", new Uint8Array([STATUS_OK, Tag.BYTES, 0xff, 0xff, 0xff, 0xff, 1])],
   ])("throws INTERNAL (not a crash) on a malformed frame: %s", (_name, frame) => {
     const error = catchError(() => decodeFrame(frame));
     expect(error.code).toBe("INTERNAL");

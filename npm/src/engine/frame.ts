@@ -99,9 +99,7 @@ export function decodeFrame(frame: Uint8Array): Frame {
     const length = view.getUint32(offset + 1, true);
     const start = offset + HEADER_BYTES;
     if (length > frame.length - start) {
-      throw malformed(
-        `section tag ${tag} at offset ${offset} declares ${length} bytes, ${frame.length - start} left`,
-      );
+      throw malformed(`section tag ${tag} at offset ${offset} declares ${length} bytes, ${frame.length - start} left`);
     }
     const section = SECTION_BY_TAG.get(tag);
     if (section !== undefined) out[section] = frame.subarray(start, start + length);

@@ -168,7 +168,12 @@ export function change(
 export function diff(state: Uint8Array, stateVector: Uint8Array): Uint8Array {
   const s = bytes(state, "state");
   const sv = bytes(stateVector, "stateVector");
-  return owned(requireSection(run((e) => e.diff(s, sv)), "bytes"));
+  return owned(
+    requireSection(
+      run((e) => e.diff(s, sv)),
+      "bytes",
+    ),
+  );
 }
 
 /** Merge updates of one format into a single update v2. */
@@ -189,7 +194,12 @@ export function merge(updates: Uint8Array[], format: UpdateFormat = 2): Uint8Arr
     packed.set(u, offset + 4);
     offset += 4 + u.length;
   }
-  return owned(requireSection(run((e) => e.merge(packed, f)), "bytes"));
+  return owned(
+    requireSection(
+      run((e) => e.merge(packed, f)),
+      "bytes",
+    ),
+  );
 }
 
 /** The fields and tombstone of a stored state (v2). */
@@ -207,19 +217,34 @@ export function materialize(state: Uint8Array, limits?: Partial<EngineLimits>): 
 export function stateVector(update: Uint8Array, format: UpdateFormat = 2): Uint8Array {
   const u = bytes(update, "update");
   const f = formatArg(format, "format");
-  return owned(requireSection(run((e) => e.state_vector(u, f)), "stateVector"));
+  return owned(
+    requireSection(
+      run((e) => e.state_vector(u, f)),
+      "stateVector",
+    ),
+  );
 }
 
 /** Re-encode an update v1 as v2. */
 export function convertV1ToV2(update: Uint8Array): Uint8Array {
   const u = bytes(update, "update");
-  return owned(requireSection(run((e) => e.convert(u, 1)), "bytes"));
+  return owned(
+    requireSection(
+      run((e) => e.convert(u, 1)),
+      "bytes",
+    ),
+  );
 }
 
 /** Re-encode an update v2 as v1. */
 export function convertV2ToV1(update: Uint8Array): Uint8Array {
   const u = bytes(update, "update");
-  return owned(requireSection(run((e) => e.convert(u, 2)), "bytes"));
+  return owned(
+    requireSection(
+      run((e) => e.convert(u, 2)),
+      "bytes",
+    ),
+  );
 }
 
 function validatorJsonOf(validator: unknown): unknown {
@@ -252,15 +277,17 @@ export type OutboxJson = Record<string, unknown>;
  * `policy` (`{}` for the defaults). An illegal transition or malformed input is
  * EngineError INVALID_ARGUMENT.
  */
-export function outboxTransition(
-  item: OutboxJson,
-  event: OutboxJson,
-  policy: OutboxJson = {},
-): OutboxJson {
+export function outboxTransition(item: OutboxJson, event: OutboxJson, policy: OutboxJson = {}): OutboxJson {
   const i = plainJson(item, "item");
   const ev = plainJson(event, "event");
   const p = plainJson(policy, "policy");
-  const json = sectionJson(requireSection(run((e) => e.outbox_transition(i, ev, p)), "json"), "JSON");
+  const json = sectionJson(
+    requireSection(
+      run((e) => e.outbox_transition(i, ev, p)),
+      "json",
+    ),
+    "JSON",
+  );
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new EngineError("INTERNAL", "engine outbox_transition did not return a JSON object");
   }

@@ -30,14 +30,7 @@ describe("limits", () => {
       1024,
       7,
     ]);
-    expect([...limitsToFloat64Array({ maxUpdateBytes: 10 })]).toEqual([
-      10,
-      1 << 20,
-      1 << 20,
-      16,
-      1024,
-      10_000,
-    ]);
+    expect([...limitsToFloat64Array({ maxUpdateBytes: 10 })]).toEqual([10, 1 << 20, 1 << 20, 16, 1024, 10_000]);
     expect(resolveLimits({ maxFields: 3 }).maxFields).toBe(3);
   });
 

@@ -48,11 +48,9 @@ export function resolveLimits(limits?: Partial<EngineLimits>): EngineLimits {
     const value = limits[key];
     if (value === undefined) continue;
     if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-      throw new EngineError(
-        "INVALID_ARGUMENT",
-        `limits.${key} must be a non-negative integer, got ${String(value)}`,
-        { field: `limits.${key}` },
-      );
+      throw new EngineError("INVALID_ARGUMENT", `limits.${key} must be a non-negative integer, got ${String(value)}`, {
+        field: `limits.${key}`,
+      });
     }
     out[key] = value;
   }

@@ -24,6 +24,9 @@ describe("fieldsToJson", () => {
     expect(text).toBe(JSON.stringify(convexToJson(row)));
     expect(text).toContain('"$');
     const back = jsonToConvex(JSON.parse(text)) as Record<string, unknown>;
-    expect(Object.is(back.v, value) || JSON.stringify(convexToJson(back.v as never)) === JSON.stringify(convexToJson(value as never))).toBe(true);
+    expect(
+      Object.is(back.v, value) ||
+        JSON.stringify(convexToJson(back.v as never)) === JSON.stringify(convexToJson(value as never)),
+    ).toBe(true);
   });
 });
