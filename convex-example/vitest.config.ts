@@ -26,5 +26,8 @@ export default defineConfig({
       },
     },
     include: ["tests/**/*.test.ts"],
+    // Generous: several suites run real timers (outbox retries, interleaved feed writers), and a
+    // loaded 2-core machine can stretch them well past the 5 s default.
+    testTimeout: 30_000,
   },
 });

@@ -274,16 +274,23 @@ describe("applyDelta with real Yjs deltas", () => {
     const w = await written(t);
     expect(w.tasks.map((r) => r.id)).toEqual(["task-1"]);
     expect(w.documents.map((d) => d.docId)).toEqual(["task-1"]);
-    // The component learns the outcome: a dead letter for the refusal a resend will not fix
-    // (not for MISSING_DEPENDENCIES, which the edge repairs itself), and the counts.
+    // The component learns the outcome: a dead letter for each refusal a resend will not fix
+    // (not for MISSING_DEPENDENCIES, which the edge repairs itself), the wire-level TOO_LARGE
+    // included (without its bytes), and the counts.
     const letters = await t.query(components.dink.deadLetters.list, { source: "ingest" });
-    expect(letters.map((l) => [l.eventId, l.docId, l.edgeId])).toEqual([["op-invalid", "task-4", "edge-a"]]);
-    expect(letters[0]!.reason).toMatch(/^VALIDATION_ERROR/);
-    expect(new Uint8Array(letters[0]!.delta)).toEqual(Y.encodeStateAsUpdateV2(invalid));
+    const byOp = Object.fromEntries(letters.map((l) => [l.eventId, l]));
+    expect(letters.map((l) => [l.eventId, l.docId, l.edgeId]).sort()).toEqual([
+      ["op-huge", "task-5", "edge-a"],
+      ["op-invalid", "task-4", "edge-a"],
+    ]);
+    expect(byOp["op-invalid"]!.reason).toMatch(/^VALIDATION_ERROR/);
+    expect(new Uint8Array(byOp["op-invalid"]!.delta)).toEqual(Y.encodeStateAsUpdateV2(invalid));
+    expect(byOp["op-huge"]!.reason).toMatch(/^TOO_LARGE/);
+    expect(byOp["op-huge"]!.delta.byteLength).toBe(0);
     const metrics = await t.query(components.dink.metrics.read, { names: ["ingest.applied", "ingest.rejected"] });
     expect(Object.fromEntries(metrics.map((m) => [m.name, m.value]))).toEqual({
       "ingest.applied": 1,
-      "ingest.rejected": 2,
+      "ingest.rejected": 3,
     });
   });
 });

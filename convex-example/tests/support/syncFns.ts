@@ -5,10 +5,17 @@
  * validation, an authorize hook).
  */
 import { v } from "convex/values";
-import { createSyncMutations } from "dink-convex";
+import { createSyncMutation, createSyncMutations } from "dink-convex";
 import { mutation, query } from "../../convex/_generated/server";
 import schema from "../../convex/schema";
 import { syncMutation } from "../../convex/syncSetup";
+
+/** A wrapper whose `internal` lacks the outbox module (as after renaming convex/outboxProcessor.ts). */
+const withoutOutbox = createSyncMutation(mutation, ["tasks"], { getInternal: () => ({ dinkOutbox: {} }) });
+export const insertTaskWithoutOutbox = withoutOutbox({
+  args: { id: v.string() },
+  handler: async (ctx, { id }) => ctx.db.insert("tasks", { id, title: "t", completed: false, timestamp: 1 }),
+});
 
 export const insertTask = syncMutation({
   args: { id: v.string(), title: v.string(), completed: v.boolean() },

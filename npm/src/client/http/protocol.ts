@@ -20,6 +20,7 @@ import {
   type EdgeDelta,
   type FeedPage,
 } from "../sync/validators.js";
+import { CONVEX_ORIGIN, MAX_ID_LENGTH } from "../sync/ids.js";
 import { base64DecodedLength, decodeBase64Strict, encodeBase64, isBase64 } from "./base64.js";
 
 /** Version of the wire format; every body carries it as `version`. */
@@ -99,7 +100,7 @@ export const DEFAULT_WIRE_LIMITS: Readonly<WireLimits> = Object.freeze({
   // The engine refuses larger updates anyway; checking here spares the decode and the mutation.
   maxDeltaBytes: DEFAULT_LIMITS.maxUpdateBytes,
   maxDeltasPerRequest: 500,
-  maxIdLength: 256,
+  maxIdLength: MAX_ID_LENGTH,
   maxPageSize: 1000,
 });
 
@@ -288,7 +289,9 @@ function literal<T extends Json>(value: Json, expected: T, field: string): T {
 }
 
 function protocolVersion(value: Json, field: string): number {
-  const version = integer(value, field, 1);
+  // Any integer is a version (0, -1 and 2 are versions this server does not speak); only a
+  // non-integer is a malformed request.
+  const version = integer(value, field, Number.MIN_SAFE_INTEGER);
   if (version !== PROTOCOL_VERSION) {
     throw new ProtocolError(
       "UNSUPPORTED_VERSION",
@@ -303,7 +306,10 @@ function protocolVersion(value: Json, field: string): number {
 // applyDelta request
 
 /** One delta of a parsed request: ready for the mutation, or already rejected on the wire. */
-export type ParsedDelta = { kind: "input"; input: DeltaInput } | { kind: "rejected"; result: DeltaResult };
+export type ParsedDelta =
+  | { kind: "input"; input: DeltaInput }
+  /** Refused on the wire; `input` identifies it (its `delta` is empty: the bytes were not decoded). */
+  | { kind: "rejected"; result: DeltaResult; input: DeltaInput };
 
 /**
  * Parse and check an applyDelta body (already JSON-parsed). Structural faults reject the whole
@@ -326,6 +332,14 @@ export function parseApplyDeltaRequest(body: Json, limits: WireLimits = DEFAULT_
     if (size > limits.maxDeltaBytes) {
       return {
         kind: "rejected",
+        input: {
+          opId: d.op_id,
+          collection: d.collection,
+          docId: d.doc_id,
+          delta: new ArrayBuffer(0),
+          format: d.format,
+          edgeId: d.edge_id,
+        },
         result: {
           opId: d.op_id,
           status: "rejected",
@@ -360,8 +374,14 @@ function wireDelta(value: Json, field: string, limits: WireLimits): WireDelta {
     doc_id: string(d.doc_id, `${field}.doc_id`, limits.maxIdLength),
     delta: base64(d.delta, `${field}.delta`),
     format: format(d.format, `${field}.format`),
-    edge_id: string(d.edge_id, `${field}.edge_id`, limits.maxIdLength),
+    edge_id: edgeId(d.edge_id, `${field}.edge_id`, limits.maxIdLength),
   };
+}
+
+function edgeId(value: Json, field: string, maxLength: number): string {
+  const id = string(value, field, maxLength);
+  if (id === CONVEX_ORIGIN) bad(field, `must not be "${CONVEX_ORIGIN}" (reserved for Convex-side writes)`);
+  return id;
 }
 
 /** Validate an applyDelta request body as the doc shows it (wire form, nothing decoded). */

@@ -41,10 +41,10 @@ import {
   type DeltaResult,
   type DocumentPage,
   type DocumentState,
-  type WireDeltaResult,
   type WireLimits,
 } from "./protocol.js";
 import { recordIngestOutcomes } from "./ingestRecords.js";
+import { findDuplicateKey } from "./json.js";
 
 /**
  * The sync functions the router calls. Typed loosely on purpose: the app's generated `api` type
@@ -95,6 +95,8 @@ export function createSyncHttpRouter(
   const router = options.router ?? httpRouter();
   const sync = (api as SyncHttpApi).sync;
 
+  // Every route, the 404 and 405 answers included, checks the sync key first: a caller without
+  // it learns nothing, not even which routes exist.
   const handle = (work: (ctx: Ctx, request: Request, syncKey: string) => Promise<Response>): PublicHttpAction =>
     httpAction(async (ctx, request) => {
       try {
@@ -111,6 +113,7 @@ export function createSyncHttpRouter(
     });
 
   const applyDelta = handle(async (ctx, request, syncKey) => {
+    query(request, [], []);
     const body = await readJsonBody(request, limits.maxRequestBytes);
     const parsed = parseApplyDeltaRequest(body, limits);
     const inputs: DeltaInput[] = [];
@@ -124,19 +127,25 @@ export function createSyncHttpRouter(
           "applyDeltaFromEdge returned a result count that does not match the deltas",
         );
       }
-      await recordIngestOutcomes(ctx, inputs, applied, options.componentName);
     }
     // Put the mutation's results back in request order, between the deltas refused on the wire.
     let next = 0;
-    const results: WireDeltaResult[] = parsed.map((item) => {
-      if (item.kind === "rejected") return encodeDeltaResult(item.result);
+    const inOrder: DeltaResult[] = parsed.map((item) => {
+      if (item.kind === "rejected") return item.result;
       const result = applied[next++]!;
       if (result.opId !== item.input.opId) {
         throw new ProtocolError("INTERNAL", `applyDeltaFromEdge answered op ${result.opId} for op ${item.input.opId}`);
       }
-      return encodeDeltaResult(result);
+      return result;
     });
-    return reply(200, successEnvelope({ results }));
+    // Metrics and dead letters cover the deltas refused on the wire (TOO_LARGE) too.
+    await recordIngestOutcomes(
+      ctx,
+      parsed.map((item) => item.input),
+      inOrder,
+      options.componentName,
+    );
+    return reply(200, successEnvelope({ results: inOrder.map(encodeDeltaResult) }));
   });
 
   const getSnapshot = handle(async (ctx, request, syncKey) => {
@@ -184,7 +193,7 @@ export function createSyncHttpRouter(
     router.route({ path, method, handler });
     // The likely mistake (GET vs POST) gets a structured 405 instead of the router's bare 404.
     const other = method === "GET" ? "POST" : "GET";
-    router.route({ path, method: other, handler: httpAction(async () => methodNotAllowed(method)) });
+    router.route({ path, method: other, handler: handle(async () => methodNotAllowed(method)) });
   }
   // Anything else under the prefix: a structured 404 naming the known routes.
   const known = routes.map(([name]) => `${prefix}/${name}`).join(", ");
@@ -192,7 +201,7 @@ export function createSyncHttpRouter(
     router.route({
       pathPrefix: `${prefix}/`,
       method,
-      handler: httpAction(async (_ctx, request) =>
+      handler: handle(async (_ctx, request) =>
         reply(404, errorEnvelope("NOT_FOUND", `no route ${new URL(request.url).pathname}; routes: ${known}`)),
       ),
     });
@@ -253,12 +262,16 @@ async function readJsonBody(request: Request, maxBytes: number): Promise<unknown
   } catch {
     throw new ProtocolError("BAD_REQUEST", "body is not valid UTF-8", "body");
   }
+  let body: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    body = JSON.parse(text) as unknown;
   } catch (error) {
     const detail = error instanceof Error ? `: ${error.message}` : "";
     throw new ProtocolError("BAD_REQUEST", `body is not valid JSON${detail}`, "body");
   }
+  const repeated = findDuplicateKey(text);
+  if (repeated !== null) throw new ProtocolError("BAD_REQUEST", `${repeated} appears twice in the body`, repeated);
+  return body;
 }
 
 async function readCapped(request: Request, maxBytes: number): Promise<Uint8Array> {

@@ -59,16 +59,30 @@ export function encodeFeedCursor(cursor: FeedCursor): string {
   return [SNAPSHOT_PREFIX, encodeSeqs(cursor.head), after].join(":");
 }
 
-function badCursor(): never {
+function badCursor(detail = "malformed feed cursor"): never {
   throw new ConvexError({
     code: "BAD_REQUEST",
-    message: "malformed feed cursor (pass back a cursor the feed returned)",
+    message: `${detail} (pass back a cursor the feed returned)`,
+    field: "since",
   });
 }
 
 function decodeInt(text: string): number {
   if (!/^[0-9a-z]{1,12}$/.test(text)) badCursor();
-  return parseInt(text, 36);
+  const n = parseInt(text, 36);
+  if (!Number.isSafeInteger(n)) badCursor("feed cursor holds a number above 2^53");
+  return n;
+}
+
+/**
+ * A cursor past a shard's head was not given out by this collection's feed (another collection,
+ * another deployment, or forged): reading from it would silently skip every change up to it.
+ */
+function checkNotAhead(seqs: readonly number[], heads: readonly number[]): void {
+  seqs.forEach((seq, shard) => {
+    const head = heads[shard] ?? 0;
+    if (seq > head) badCursor(`feed cursor is ahead of the feed (shard ${shard} at ${seq}, head ${head})`);
+  });
 }
 
 function decodeSeqs(text: string): number[] {
@@ -131,6 +145,7 @@ export async function readFeed(
 ): Promise<FeedPage> {
   let cursor = decodeFeedCursor(since);
   const shards = await readShards(db, collection);
+  checkNotAhead(cursor.kind === "log" ? cursor.seqs : cursor.head, shards.heads);
   if (cursor.kind === "log" && cursor.seqs.some((seq, shard) => seq < shards.floors[shard]!)) {
     cursor = { kind: "snapshot", head: shards.heads, afterDocId: undefined };
   }

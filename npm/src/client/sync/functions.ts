@@ -17,6 +17,7 @@ import { ConvexError, type ObjectType } from "convex/values";
 import { diff, EngineError } from "../../engine/index.js";
 import { OUTBOX_MODULE, SCHEDULE_FUNCTION, scheduleDrain } from "../outbox/schedule.js";
 import { authorizeSyncCall, type SyncAuthorize } from "./authorize.js";
+import { idProblem } from "./ids.js";
 import { readFeed } from "./feed.js";
 import { applyEdgeDelta, type IngestOptions } from "./ingest.js";
 import { loadDocument, syncReader, syncWriter, toArrayBuffer, touchSession } from "./rows.js";
@@ -70,8 +71,16 @@ export interface SyncMutations {
   listDocumentsPaginated: RegisteredQuery<"public", ListDocumentsPaginatedArgs, Promise<DocumentPage>>;
 }
 
-function badRequest(message: string): never {
-  throw new ConvexError({ code: "BAD_REQUEST", message });
+function badRequest(message: string, field?: string): never {
+  throw new ConvexError({ code: "BAD_REQUEST", message, ...(field === undefined ? {} : { field }) });
+}
+
+/** The id limits of ids.ts, for the whole call (queries answer one collection / document). */
+function checkIds(ids: Record<string, string>): void {
+  for (const [name, value] of Object.entries(ids)) {
+    const problem = idProblem(name, value);
+    if (problem !== null) badRequest(problem, name);
+  }
 }
 
 function feedLimit(limit: number | undefined): number {
@@ -130,6 +139,7 @@ export function createSyncMutations<DataModel extends GenericDataModel>(
     returns: getDocumentStateReturns,
     handler: async (ctx, args): Promise<DocumentState | null> => {
       await authorizeSyncCall(ctx, "getDocumentState", args, authorize);
+      checkIds({ collection: args.collection, docId: args.docId });
       const doc = await loadDocument(syncReader(ctx.db), args.collection, args.docId);
       if (doc === null) return null;
       let state = doc.state;
@@ -150,6 +160,7 @@ export function createSyncMutations<DataModel extends GenericDataModel>(
     returns: listDocumentsReturns,
     handler: async (ctx, args): Promise<FeedPage> => {
       await authorizeSyncCall(ctx, "listDocuments", args, authorize);
+      checkIds({ collection: args.collection });
       return await readFeed(
         syncReader(ctx.db),
         args.collection,
@@ -165,10 +176,21 @@ export function createSyncMutations<DataModel extends GenericDataModel>(
     returns: listDocumentsPaginatedReturns,
     handler: async (ctx, args): Promise<DocumentPage> => {
       await authorizeSyncCall(ctx, "listDocumentsPaginated", args, authorize);
-      const result = await syncReader(ctx.db)
-        .query("sync_documents")
-        .withIndex("by_collection_updated", (q) => q.eq("collection", args.collection))
-        .paginate(args.paginationOpts);
+      checkIds({ collection: args.collection });
+      let result;
+      try {
+        result = await syncReader(ctx.db)
+          .query("sync_documents")
+          .withIndex("by_collection_updated", (q) => q.eq("collection", args.collection))
+          .paginate(args.paginationOpts);
+      } catch (error) {
+        // Convex refuses a cursor it did not give out for this query; that is the caller's fault.
+        if (args.paginationOpts.cursor === null) throw error;
+        badRequest(
+          `cursor is not one this listing returned (${error instanceof Error ? error.message.split("\n")[0] : String(error)})`,
+          "cursor",
+        );
+      }
       return {
         ...result,
         page: result.page.map((d) => ({

@@ -13,6 +13,8 @@ import type {
 } from "convex/server";
 import type { GenericId } from "convex/values";
 import { EngineError, ingest, validate, type EngineLimits, type Fields } from "../../engine/index.js";
+import { edgeIdProblem, idProblem } from "./ids.js";
+import { fieldFromSchemaError, isSchemaError } from "./schemaErrors.js";
 import { findOp, loadDocument, recordChange, syncWriter, type SyncWriter } from "./rows.js";
 import type { DeltaError, DeltaResult, EdgeDelta } from "./validators.js";
 
@@ -106,24 +108,6 @@ function userRowOf(fields: Fields, docId: string, now: number): Fields {
   return row;
 }
 
-/**
- * The field a Convex schema-validation error names, if any. Covers the messages of the Convex
- * backend ("Path: .title", "missing the required field `title`", "extra field `title`") and of
- * convex-test ("Missing required field `title`", "Unexpected field `title`").
- */
-export function fieldFromSchemaError(message: string): string | undefined {
-  const path = /Path: \.?([^\s]+)/.exec(message);
-  if (path) return path[1]!.replace(/^\./, "");
-  const named = /(?:required field|extra field|Unexpected field|Missing required field) `([^`]+)`/i.exec(message);
-  return named ? named[1] : undefined;
-}
-
-function isSchemaError(message: string): boolean {
-  return /does not match the schema|Validator error|validator|required field|extra field|Unexpected field/i.test(
-    message,
-  );
-}
-
 async function writeUserRow(
   db: UserDb,
   collection: string,
@@ -166,8 +150,14 @@ export async function applyEdgeDelta(
 ): Promise<DeltaResult> {
   const db: SyncWriter = syncWriter(rawDb);
   try {
-    if (d.opId === "" || d.docId === "" || d.edgeId === "") {
-      reject("BAD_REQUEST", "opId, docId and edgeId must be non-empty strings");
+    for (const [field, problem] of [
+      ["opId", idProblem("opId", d.opId)],
+      // An empty collection is UNKNOWN_COLLECTION below, like any name that is not a synced table.
+      ["collection", d.collection === "" ? null : idProblem("collection", d.collection)],
+      ["docId", idProblem("docId", d.docId)],
+      ["edgeId", edgeIdProblem(d.edgeId)],
+    ] as const) {
+      if (problem !== null) reject("BAD_REQUEST", problem, { field });
     }
     const seen = await findOp(db, d.edgeId, d.opId);
     if (seen !== null) return { opId: d.opId, status: "duplicate", version: seen.version };

@@ -8,6 +8,7 @@ import { type DocumentByName, type GenericDatabaseReader, type GenericDatabaseWr
 import type { Value } from "convex/values";
 import type { Fields } from "../../engine/index.js";
 import { FEED_SHARDS, type SyncDataModel } from "../schema/tables.js";
+import { CONVEX_ORIGIN } from "./ids.js";
 
 export type { SyncDataModel };
 export type SyncDocumentRow = DocumentByName<SyncDataModel, "sync_documents">;
@@ -27,7 +28,7 @@ export function syncWriter(db: unknown): SyncWriter {
 }
 
 /** Origin of Convex-side writes in the delta log. */
-export const CONVEX_ORIGIN = "convex";
+export { CONVEX_ORIGIN };
 
 /** Fields that never cross into the CRDT: Convex system fields and the server-managed timestamp. */
 const LOCAL_ONLY_FIELDS = new Set(["_id", "_creationTime", "timestamp"]);
