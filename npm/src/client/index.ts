@@ -83,6 +83,51 @@ export type {
 } from "./outbox/types.js";
 export { createSyncCrons, type SyncCronsOptions } from "./outbox/crons.js";
 
+// Edges: RPC, discovery, kick, keys and introspection through the gateway, from Convex actions.
+export {
+  callEdge,
+  createEdgeKey,
+  describeEdgeServices,
+  discoverEdges,
+  getLLMContext,
+  kickEdge,
+  listEdgeKeys,
+  revokeEdgeKey,
+  scatterCall,
+  renderLLMText,
+  DinkGatewayError,
+  callEdgeResult,
+  scatterCallResult,
+  kickEdgeResult,
+  edgeInfo,
+  edgeKey,
+  createdEdgeKey,
+  revokeEdgeKeyResult,
+  serviceDescriptor,
+  type CallEdgeOptions,
+  type CallEdgeResult,
+  type CreateEdgeKeyOptions,
+  type CreatedEdgeKey,
+  type DiscoverEdgesOptions,
+  type EdgeActionCtx,
+  type EdgeError,
+  type EdgeInfo,
+  type EdgeKey,
+  type GatewayFailureCode,
+  type JsonSchema,
+  type JsonValue,
+  type KickEdgeOptions,
+  type KickEdgeResult,
+  type MethodAIContext,
+  type MethodDescriptor,
+  type RevokeEdgeKeyOptions,
+  type RevokeEdgeKeyResult,
+  type ScatterCallOptions,
+  type ScatterCallResult,
+  type ServiceAIContext,
+  type ServiceDescriptor,
+} from "./edges/index.js";
+
 // Configuration: the environment variables the package reads.
 export {
   DINK_APP_SYNC_KEY,
