@@ -224,10 +224,12 @@ describe("a fresh app with the seed's files and real-shape codegen", () => {
       'const protocol = await import("dink-convex/protocol");',
       'const engine = await import("dink-convex/engine");',
       'const component = await import("dink-convex/component");',
+      'const auth = await import("dink-convex/auth");',
       "console.log(JSON.stringify({",
       "  root: typeof root.createSyncMutations, register: typeof test.register,",
       "  modules: Object.keys(test.modules).length, parse: typeof protocol.parseApplyDeltaRequest,",
       "  ingest: typeof engine.ingest, rootIngest: typeof root.ingest, component: typeof component.default,",
+      "  verify: typeof auth.verifyDinkToken,",
       "}));",
     ].join("\n");
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: app, encoding: "utf8" });
@@ -239,6 +241,7 @@ describe("a fresh app with the seed's files and real-shape codegen", () => {
       ingest: "function",
       rootIngest: "undefined",
       component: "object",
+      verify: "function",
     });
     expect(seen.modules).toBeGreaterThan(4);
   });
@@ -252,7 +255,8 @@ describe("a fresh app with the seed's files and real-shape codegen", () => {
         'import { parseApplyDeltaRequest } from "dink-convex/protocol";',
         'import { ingest } from "dink-convex/engine";',
         'import { register } from "dink-convex/test";',
-        "export const all = [dink, createSyncMutations, parseApplyDeltaRequest, ingest, register];",
+        'import { verifyDinkToken } from "dink-convex/auth";',
+        "export const all = [dink, createSyncMutations, parseApplyDeltaRequest, ingest, register, verifyDinkToken];",
       ].join("\n"),
     );
     writeFileSync(

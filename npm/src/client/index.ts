@@ -128,6 +128,18 @@ export {
   type ServiceDescriptor,
 } from "./edges/index.js";
 
+// Bridge tokens: which edge calls a Convex function (also `dink-convex/auth`).
+export {
+  DINK_BRIDGE_SECRET,
+  dinkTokenValidator,
+  DinkTokenError,
+  extractAndVerifyDink,
+  signDinkToken,
+  verifyDinkToken,
+  type DinkIdentity,
+  type DinkToken,
+} from "./auth/index.js";
+
 // Configuration: the environment variables the package reads.
 export {
   DINK_APP_SYNC_KEY,
