@@ -62,10 +62,10 @@ test: setup lint build rust-fmt rust-clippy rust-test fuzz-smoke npm-test
 	$(call step,test: all passed)
 
 # The example app's functions in convex-test behind real HTTP on 127.0.0.1, simulated Yjs edges
-# and a dinkd stand-in: a local sandbox, not Convex (see demo/sandbox/run.mjs and docs/running.md).
+# and a dinkd stand-in: a local sandbox, not Convex (see demo/run.mjs, sandbox/ and docs/running.md).
 demo: build
-	$(call step,demo: local sandbox (not Convex): node demo/sandbox/run.mjs)
-	@node demo/sandbox/run.mjs
+	$(call step,demo: local sandbox (not Convex): node demo/run.mjs)
+	@node demo/run.mjs
 
 demo-engine: build
 	$(call step,demo: node demo/engine-demo.mjs)

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmark (not a test): the Convex side of dink-convex, run in convex-test as the local sandbox
-// (demo/sandbox/convexSandbox.mjs: the example app's convex/*.ts with the dink component, importing
+// (sandbox/convexSandbox.mjs: the example app's convex/*.ts with the dink component, importing
 // dink-convex from npm/dist). Writes bench/results/convex.json and bench/results/convex.md.
 //
 //   1. HTTP ingest path   POST /api/dink/applyDelta, batches of 1 and 50, t.fetch and 127.0.0.1
@@ -28,7 +28,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { prng } from "./prng.mjs";
+import { prng } from "@dink-convex/testkit";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "..");

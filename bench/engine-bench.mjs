@@ -21,7 +21,7 @@ import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import vm from "node:vm";
 import os from "node:os";
-import { prng } from "./prng.mjs";
+import { prng } from "@dink-convex/testkit";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "..");
@@ -42,7 +42,7 @@ if (flag("--cold") !== undefined) {
 
 const Y = await import("yjs");
 const { jsonToConvex, convexToJson } = await import("convex/values");
-const yjsRef = await import("./yjs-reference.mjs");
+const yjsRef = await import("@dink-convex/testkit/reference");
 let engine; // loaded after the dataset step, which needs only yjs
 async function loadEngine() {
   try {
@@ -300,7 +300,7 @@ async function buildColdBundles() {
   mkdirSync(TMP, { recursive: true });
   const entries = {
     engine: `import { ingest, engineStats } from "dink-convex/engine";\nglobalThis.__bench = { ingest, stats: engineStats };\n`,
-    yjs: `import { ingest } from ${JSON.stringify(join(HERE, "yjs-reference.mjs"))};\nglobalThis.__bench = { ingest };\n`,
+    yjs: `import { ingest } from ${JSON.stringify(join(ROOT, "testkit", "reference.mjs"))};\nglobalThis.__bench = { ingest };\n`,
   };
   const out = {};
   for (const [name, contents] of Object.entries(entries)) {
@@ -701,7 +701,7 @@ function renderMarkdown(r) {
     `Generated ${r.generatedAt} by \`scripts/bench.sh\` (\`bench/engine-bench.mjs\`). Node ${r.environment.node}, ` +
       `${r.environment.cpu} x${r.environment.cores}. ${r.config.rows} rows of 6 fields, median of ${r.config.rounds} rounds, ` +
       `seed ${r.config.seed}. Same V8 process and same data for the engine (wasm through \`dink-convex/engine\`) and ` +
-      "the yjs reference (`bench/yjs-reference.mjs`); native dink-core (`crates/dink-core/examples/native_bench.rs`, " +
+      "the yjs reference (`testkit/reference.mjs`); native dink-core (`crates/dink-core/examples/native_bench.rs`, " +
       "same dataset) is the limit. Ratio = yjs time / engine time, computed per round; the median is reported. " +
       (r.config.gcBeforeEachPass
         ? "Two heap modes: in the settled heap (the first table) every timed pass starts after a full garbage collection " +

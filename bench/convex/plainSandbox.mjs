@@ -6,7 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-/** Where demo/sandbox/convexSandbox.mjs writes the transpiled app. */
+/** Where sandbox/convexSandbox.mjs writes the transpiled app. */
 const BUILT = join(ROOT, "target", "sandbox-convex", "convex");
 
 export async function startPlainSandbox() {

@@ -103,7 +103,7 @@ export function buildResults({ cfg, checkpoints, environment, wall, engine, stor
   });
   return {
     generatedAt: new Date().toISOString(),
-    sandbox: "convex-test 0.0.60 in plain Node (demo/sandbox/convexSandbox.mjs), not a Convex deployment",
+    sandbox: "convex-test 0.0.60 in plain Node (sandbox/convexSandbox.mjs), not a Convex deployment",
     environment,
     config: { ...cfg, storageCheckpoints: checkpoints },
     method: {
@@ -140,7 +140,7 @@ export function renderMarkdown(res) {
   );
   L.push("");
   L.push(
-    "**Local sandbox, not Convex.** Everything runs in convex-test 0.0.60 inside one Node process: the example app's `convex/*.ts` (transpiled by `demo/sandbox/convexSandbox.mjs`) with the dink component, importing `dink-convex` from `npm/dist`. convex-test is an in-memory stand-in: no isolates, no persistence, and its index queries are full scans of every document in the namespace followed by a sort (`DatabaseFake._iterateDocs`), so database time here grows with the number of stored documents, which a Convex deployment's indexes do not. Treat glue numbers as \"convex-test plus our code\", and the engine numbers as what the same calls cost anywhere V8 runs the wasm.",
+    "**Local sandbox, not Convex.** Everything runs in convex-test 0.0.60 inside one Node process: the example app's `convex/*.ts` (transpiled by `sandbox/convexSandbox.mjs`) with the dink component, importing `dink-convex` from `npm/dist`. convex-test is an in-memory stand-in: no isolates, no persistence, and its index queries are full scans of every document in the namespace followed by a sort (`DatabaseFake._iterateDocs`), so database time here grows with the number of stored documents, which a Convex deployment's indexes do not. Treat glue numbers as \"convex-test plus our code\", and the engine numbers as what the same calls cost anywhere V8 runs the wasm.",
   );
   L.push("");
   L.push(
@@ -151,7 +151,7 @@ export function renderMarkdown(res) {
   L.push("## 1. HTTP ingest path: `POST /api/dink/applyDelta`");
   L.push("");
   L.push(
-    `Real Yjs update v2 deltas from one edge. *insert*: a new row (id, title, completed); *update*: one field (title or completed) of a row that edge created before the window, each row once. Each round of each configuration runs on a fresh deployment (${c.deltasPerRound} deltas per window). *t.fetch*: the app's httpAction called in process; *gateway*: a real HTTP request to \`demo/sandbox/gateway.mjs\` on 127.0.0.1, which calls t.fetch. Per delta: httpAction (auth, size cap, JSON + base64 parse) -> one \`applyDeltaFromEdge\` mutation per request -> per delta: opId lookup, document load, engine \`ingest\`, user row upsert (validated by Convex's schema check at write: the seed's \`sync.ts\` passes no schema, so the engine's \`validate\` is not called), state, delta log + feed shard counter, outbox row, session.`,
+    `Real Yjs update v2 deltas from one edge. *insert*: a new row (id, title, completed); *update*: one field (title or completed) of a row that edge created before the window, each row once. Each round of each configuration runs on a fresh deployment (${c.deltasPerRound} deltas per window). *t.fetch*: the app's httpAction called in process; *gateway*: a real HTTP request to \`sandbox/gateway.mjs\` on 127.0.0.1, which calls t.fetch. Per delta: httpAction (auth, size cap, JSON + base64 parse) -> one \`applyDeltaFromEdge\` mutation per request -> per delta: opId lookup, document load, engine \`ingest\`, user row upsert (validated by Convex's schema check at write: the seed's \`sync.ts\` passes no schema, so the engine's \`validate\` is not called), state, delta log + feed shard counter, outbox row, session.`,
   );
   L.push("");
   L.push(
@@ -212,7 +212,7 @@ export function renderMarkdown(res) {
   L.push("## 3. Outbox throughput");
   L.push("");
   L.push(
-    `${c.outboxItems} pending \`sync_outbox\` rows (real Yjs insert deltas, written directly) drained by one call of \`outboxProcessor.processOutboxBatch\`, which claims a batch (one mutation), POSTs it to \`/api/sync/convex-push\` on the sandbox sink (\`demo/sandbox/sink.mjs\`, a real HTTP server on 127.0.0.1), records the outcomes (one mutation) and schedules itself while work is due. Timed until the sink has every event and the last settle has committed. The second row has the sink fail that share of requests with 503; the items are retried with the default policy (backoff ceiling 1 s doubling per attempt).`,
+    `${c.outboxItems} pending \`sync_outbox\` rows (real Yjs insert deltas, written directly) drained by one call of \`outboxProcessor.processOutboxBatch\`, which claims a batch (one mutation), POSTs it to \`/api/sync/convex-push\` on the sandbox sink (\`sandbox/sink.mjs\`, a real HTTP server on 127.0.0.1), records the outcomes (one mutation) and schedules itself while work is due. Timed until the sink has every event and the last settle has committed. The second row has the sink fail that share of requests with 503; the items are retried with the default policy (backoff ceiling 1 s doubling per attempt).`,
   );
   L.push("");
   L.push(

@@ -6,9 +6,9 @@
 
 import { anyApi } from "convex/server";
 import { getDocumentSize } from "convex/values";
-import { startConvexSandbox } from "../../demo/sandbox/convexSandbox.mjs";
-import { startGateway } from "../../demo/sandbox/gateway.mjs";
-import { startSink } from "../../demo/sandbox/sink.mjs";
+import { startConvexSandbox } from "../../sandbox/convexSandbox.mjs";
+import { startGateway } from "../../sandbox/gateway.mjs";
+import { startSink } from "../../sandbox/sink.mjs";
 import { BenchEdge, postDeltas } from "./edge.mjs";
 import { startPlainSandbox } from "./plainSandbox.mjs";
 import { holdScheduledFunctions } from "./timers.mjs";
@@ -97,7 +97,7 @@ async function ingestWindow(ctx, { kind, batch, via, deltas, filler = 0 }) {
     for (let sent = 0; sent < deltas; sent += batch) {
       for (let i = 0; i < batch; i++) {
         if (kind === "insert") edge.create();
-        else edge.edit(pool[sent + i]);
+        else edge.editRow(pool[sent + i]);
       }
       const ds = edge.take();
       bodies.push({ body: edge.body(ds), count: ds.length });
@@ -242,7 +242,7 @@ async function outboxCounts(t) {
 /**
  * `items` pending outbox rows (each with a real Yjs insert delta) drained by one call of
  * outboxProcessor.processOutboxBatch, which then schedules
- * itself batch after batch, against the sandbox sink (demo/sandbox/sink.mjs) on 127.0.0.1.
+ * itself batch after batch, against the sandbox sink (sandbox/sink.mjs) on 127.0.0.1.
  */
 export async function outboxRun(ctx, { items, failureRate }) {
   const sink = await startSink({ syncKey: SYNC_KEY, edges: [], failureRate, random: ctx.random });
@@ -262,9 +262,9 @@ export async function outboxRun(ctx, { items, failureRate }) {
           eventId: `tasks:${d.docId}:1`,
           collection: "tasks",
           docId: d.docId,
-          delta: d.delta.slice().buffer,
+          delta: d.delta,
           version: 1,
-          originEdgeId: edge.id,
+          originEdgeId: edge.edgeId,
           status: "pending",
           attempts: 0,
           nextAttemptAt: at,
@@ -358,7 +358,7 @@ export async function storageRun(ctx, { writers, checkpoints }) {
       return d.state;
     });
     edge.receive(docId, new Uint8Array(state));
-    edge.edit(docId);
+    edge.editRow(docId);
     const deltas = edge.take();
     (await postDeltas(send, SYNC_KEY, edge.body(deltas), deltas.length))();
   };

@@ -8,7 +8,7 @@ import { describe, expect, test, vi } from "vitest";
 import * as Y from "yjs";
 import { api, internal } from "../convex/_generated/api";
 import { fns, makeSyncTest, SYNC_KEY, useSyncTestEnv } from "./support/app";
-import { prng } from "../../bench/prng.mjs";
+import { prng } from "@dink-convex/testkit";
 import { buf, Edge, viewOf } from "./support/edge";
 import { purgeDeltaLog } from "../../npm/src/client/sync/retention";
 import { syncWriter } from "../../npm/src/client/sync/rows";

@@ -19,7 +19,7 @@ import {
   type OutboxTest,
 } from "./support/outboxApp";
 import { startSink, type Reply, type Sink } from "./support/sink";
-import { prng } from "../../bench/prng.mjs";
+import { prng } from "@dink-convex/testkit";
 
 let sink: Sink;
 beforeEach(async () => {
@@ -240,7 +240,7 @@ describe("leases and drains", () => {
 test("1,000 items under seeded random failures: none lost, none sent twice at once", async () => {
   const t = makeOutboxTest();
   const ids = await enqueue(t, 1000);
-  // A seeded generator (bench/prng.mjs), so a failure here replays exactly.
+  // A seeded generator (@dink-convex/testkit prng), so a failure here replays exactly.
   const random = prng(0xd1c0);
   // The first requests go through every kind of failure; then the seeded draws take over.
   const opening: Reply[] = [{ status: 503 }, "hang", { status: 500 }, { status: 422 }];

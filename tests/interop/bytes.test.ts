@@ -17,7 +17,7 @@ import {
   rowOf,
   setFields,
   svOfDoc,
-} from "../support/rows.ts";
+} from "@dink-convex/testkit";
 
 /** A row edited by several clients: its state, and a yjs peer that saw only the first half. */
 function history() {

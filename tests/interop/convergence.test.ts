@@ -18,7 +18,7 @@ import {
   setFields,
   svOfDoc,
   type Format,
-} from "../support/rows.ts";
+} from "@dink-convex/testkit";
 
 interface Msg {
   update: Uint8Array;

@@ -21,7 +21,7 @@ import {
   svOfDoc,
   type Fields,
   type Format,
-} from "../support/rows.ts";
+} from "@dink-convex/testkit";
 
 /** Engine bytes (always v2) in the format a yjs peer is asked to read. */
 function asFormat(v2: Uint8Array, format: Format): Uint8Array {

@@ -19,7 +19,7 @@ import {
   rowOf,
   setFields,
   type Format,
-} from "../support/rows.ts";
+} from "@dink-convex/testkit";
 
 describe("yjs reference helpers", () => {
   for (const format of [1, 2] as Format[]) {

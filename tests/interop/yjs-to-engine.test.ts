@@ -24,7 +24,7 @@ import {
   setFields,
   svOfDoc,
   type Format,
-} from "../support/rows.ts";
+} from "@dink-convex/testkit";
 
 describe.each([1, 2] as Format[])("yjs -> engine, update v%i", (format) => {
   test("every value type: ingest materializes the same row; state and delta read back in yjs", () => {

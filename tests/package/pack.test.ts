@@ -113,6 +113,13 @@ beforeAll(async () => {
   for (const name of readdirSync(example)) {
     if (name.endsWith(".ts")) cpSync(join(example, name), join(app, "convex", name));
   }
+  // The skill doc's trigger-handlers file (convex-example/tests/support/skillDocTriggers.ts) as
+  // convex/functions.ts, where the doc puts it.
+  const skillDoc = readFileSync(join(root, "convex-example", "tests", "support", "skillDocTriggers.ts"), "utf8");
+  writeFileSync(
+    join(app, "convex", "functions.ts"),
+    skillDoc.replace("../../convex/_generated/server", "./_generated/server"),
+  );
   const codegen = (await import(join(root, "scripts", "codegen.mjs"))) as {
     appFiles: (dir: string) => Promise<Record<string, string>>;
   };
@@ -148,7 +155,7 @@ describe("the tarball", () => {
 describe("a fresh app with the seed's files and real-shape codegen", () => {
   test("the generated api.d.ts lists every module, http and crons included", () => {
     const api = readFileSync(join(app, "convex", "_generated", "api.d.ts"), "utf8");
-    for (const module of ["crons", "http", "outboxProcessor", "sync", "syncSetup", "tasks"]) {
+    for (const module of ["crons", "functions", "http", "outboxProcessor", "sync", "syncSetup", "tasks"]) {
       expect(api).toContain(`import type * as ${module} from "../${module}.js";`);
     }
   });

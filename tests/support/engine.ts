@@ -3,7 +3,7 @@
 import { expect } from "vitest";
 import * as engine from "dink-convex/engine";
 import { EngineError } from "dink-convex/engine";
-import type { Fields, Row } from "./rows.ts";
+import type { Fields, Row } from "@dink-convex/testkit";
 
 export { engine, EngineError };
 

@@ -47,6 +47,8 @@ export {
 } from "./sync/functions.js";
 export {
   createSyncMutation,
+  createSyncTriggersWithHandlers,
+  type SyncTriggers,
   type SyncInternalRefs,
   type SyncMutationBuilder,
   type SyncMutationOptions,

@@ -2,7 +2,7 @@
 import { v } from "convex/values";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { bytesOf, edgeDoc, fieldsOf, fullUpdate, setFields, structClients, structIds } from "../test-support/yjs.js";
+import { bytes, encodeState, fieldsOf, newDoc, setFields, structClients, structIds } from "@dink-convex/testkit";
 import {
   change,
   convertV1ToV2,
@@ -71,7 +71,7 @@ describe("loading", () => {
 
 describe("ingest", () => {
   it("merges a yjs update v2 and materializes Convex values", () => {
-    const edge = edgeDoc(7);
+    const edge = newDoc(7);
     setFields(edge, {
       title: "hello",
       count: 3,
@@ -84,7 +84,7 @@ describe("ingest", () => {
       tags: ["a", "b"],
       nested: { x: 1, y: [true] },
     });
-    const update = fullUpdate(edge);
+    const update = encodeState(edge);
     const result = ingest(null, update);
     expect(result.changed).toBe(true);
     expect(result.deleted).toBe(false);
@@ -114,18 +114,18 @@ describe("ingest", () => {
   });
 
   it("accepts update v1 with format 1", () => {
-    const edge = edgeDoc(8);
+    const edge = newDoc(8);
     setFields(edge, { title: "v1" });
-    const result = ingest(null, fullUpdate(edge, 1), 1);
+    const result = ingest(null, encodeState(edge, 1), 1);
     expect(result.fields).toEqual({ title: "v1" });
     // Stored state and forwarded deltas are always v2.
     expect(fieldsOf(result.delta)).toEqual({ title: "v1" });
   });
 
   it("only forwards what is new", () => {
-    const edge = edgeDoc(9);
+    const edge = newDoc(9);
     setFields(edge, { a: 1 });
-    const first = ingest(null, fullUpdate(edge));
+    const first = ingest(null, encodeState(edge));
     const sv = Y.encodeStateVector(edge);
     setFields(edge, { b: 2 });
     const incremental = Y.encodeStateAsUpdateV2(edge, sv);
@@ -142,26 +142,26 @@ describe("ingest", () => {
   });
 
   it("enforces limits as TOO_LARGE", () => {
-    const edge = edgeDoc(10);
+    const edge = newDoc(10);
     setFields(edge, { text: "x".repeat(200) });
-    const update = fullUpdate(edge);
+    const update = encodeState(edge);
     engineError(() => ingest(null, update, 2, { maxUpdateBytes: 50 }), "TOO_LARGE");
     expect(ingest(null, update, 2, { maxUpdateBytes: 10_000 }).changed).toBe(true);
   });
 
   it("reports MISSING_DEPENDENCIES with the server's state vector", () => {
-    const edge = edgeDoc(11);
+    const edge = newDoc(11);
     setFields(edge, { a: 1 });
-    fullUpdate(edge);
+    encodeState(edge);
     const sv = Y.encodeStateVector(edge);
     setFields(edge, { b: 2 });
     const next = Y.encodeStateAsUpdateV2(edge, sv);
     const error = engineError(() => ingest(null, next), "MISSING_DEPENDENCIES");
     expect(error.stateVector).toEqual(Y.encodeStateVector(new Y.Doc()));
 
-    const other = edgeDoc(12);
+    const other = newDoc(12);
     setFields(other, { z: 1 });
-    const stored = ingest(null, fullUpdate(other));
+    const stored = ingest(null, encodeState(other));
     const error2 = engineError(() => ingest(stored.state, next), "MISSING_DEPENDENCIES");
     expect(error2.stateVector).toEqual(stored.stateVector);
     expect(error2.stateVector?.buffer.byteLength).toBe(error2.stateVector?.length);
@@ -171,7 +171,7 @@ describe("ingest", () => {
   });
 
   it("rejects bad arguments as INVALID_ARGUMENT before calling the engine", () => {
-    const update = fullUpdate(edgeDoc(12));
+    const update = encodeState(newDoc(12));
     engineError(() => ingest(null, update, 3 as 2), "INVALID_ARGUMENT");
     engineError(() => ingest([1, 2] as unknown as Uint8Array, update), "INVALID_ARGUMENT");
     engineError(() => ingest(null, update, 2, { maxDepth: -1 }), "INVALID_ARGUMENT");
@@ -183,7 +183,7 @@ describe("change", () => {
     const fields = {
       title: "hi",
       big: -(2n ** 63n),
-      blob: bytesOf(0, 1, 2, 3),
+      blob: bytes(0, 1, 2, 3),
       nan: Number.NaN,
       inf: Number.POSITIVE_INFINITY,
       ninf: Number.NEGATIVE_INFINITY,
@@ -266,9 +266,9 @@ describe("change", () => {
 
 describe("updates", () => {
   function twoEdits() {
-    const edge = edgeDoc(21);
+    const edge = newDoc(21);
     setFields(edge, { a: 1 });
-    const u1 = fullUpdate(edge);
+    const u1 = encodeState(edge);
     const sv = Y.encodeStateVector(edge);
     setFields(edge, { b: 2 });
     const u2 = Y.encodeStateAsUpdateV2(edge, sv);
@@ -298,7 +298,7 @@ describe("updates", () => {
     expect(err.message).toMatch(/declares 100000000 entries/);
     expect(engineStats().memoryBytes).toBe(before);
     // Trailing bytes and over-wide client ids are refused too; a yjs state vector still works.
-    const sv = Y.encodeStateVector(edgeDoc(22));
+    const sv = Y.encodeStateVector(newDoc(22));
     engineError(() => diff(server.state, new Uint8Array([...sv, 0])), "INVALID_ARGUMENT");
     engineError(
       () => diff(server.state, new Uint8Array([1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 1])),
@@ -319,9 +319,9 @@ describe("updates", () => {
 
   it("stateVector and conversions agree with yjs", () => {
     const { edge, u1, u2 } = twoEdits();
-    const full = fullUpdate(edge);
+    const full = encodeState(edge);
     expect(stateVector(full)).toEqual(Y.encodeStateVectorFromUpdateV2(full));
-    const v1 = fullUpdate(edge, 1);
+    const v1 = encodeState(edge, 1);
     expect(stateVector(v1, 1)).toEqual(Y.encodeStateVectorFromUpdate(v1));
 
     const asV1 = convertV2ToV1(u2);

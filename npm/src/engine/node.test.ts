@@ -4,7 +4,7 @@
 // (its `value.constructor === Uint8Array` check sees two different realms).
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { edgeDoc, fullUpdate, setFields } from "../test-support/yjs.js";
+import { bytes, encodeState, newDoc, setFields } from "@dink-convex/testkit";
 import { change, engineStats, ingest, materialize } from "./index.js";
 
 describe("plain Node", () => {
@@ -15,9 +15,9 @@ describe("plain Node", () => {
 
   it("ingests, changes and materializes", () => {
     expect(engineStats().initialized).toBe(false);
-    const edge = edgeDoc(3);
+    const edge = newDoc(3);
     setFields(edge, { title: "node", n: 1n });
-    const result = ingest(null, fullUpdate(edge));
+    const result = ingest(null, encodeState(edge));
     expect(result.fields).toEqual({ title: "node", n: 1n });
     expect(engineStats().instantiations).toBe(1);
 
@@ -29,9 +29,9 @@ describe("plain Node", () => {
   });
 
   it("stores a binary field written by a yjs edge (Y.Map.set(key, Uint8Array))", () => {
-    const edge = edgeDoc(4);
-    setFields(edge, { blob: new Uint8Array([1, 2, 255]) });
-    const result = ingest(null, fullUpdate(edge));
+    const edge = newDoc(4);
+    setFields(edge, { blob: bytes(1, 2, 255) }); // toYjs stores the ArrayBuffer as a Uint8Array
+    const result = ingest(null, encodeState(edge));
     expect(result.fields).toEqual({ blob: new Uint8Array([1, 2, 255]).buffer });
     expect(result.fields.blob).toBeInstanceOf(ArrayBuffer);
     // The stored state and the forwarded delta must stay readable by yjs and by the engine.

@@ -2,7 +2,7 @@
 // EngineError INTERNAL and the next call must run on a fresh instance.
 import { describe, expect, it, vi } from "vitest";
 import * as glue from "../wasm/dink_wasm.js";
-import { edgeDoc, fullUpdate, setFields } from "../test-support/yjs.js";
+import { encodeState, newDoc, setFields } from "@dink-convex/testkit";
 import { EngineError, engineStats, ingest } from "./index.js";
 
 vi.mock("../wasm/dink_wasm.js", async (importOriginal) => {
@@ -12,9 +12,9 @@ vi.mock("../wasm/dink_wasm.js", async (importOriginal) => {
 
 describe("traps", () => {
   it("maps a trap to INTERNAL and re-instantiates on the next call", () => {
-    const edge = edgeDoc(5);
+    const edge = newDoc(5);
     setFields(edge, { a: 1 });
-    const update = fullUpdate(edge);
+    const update = encodeState(edge);
 
     const first = ingest(null, update);
     expect(engineStats().instantiations).toBe(1);
@@ -50,9 +50,9 @@ describe("traps", () => {
     vi.mocked(glue.ingest).mockImplementationOnce(() => {
       throw new RangeError("Maximum call stack size exceeded");
     });
-    const update = fullUpdate(edgeDoc(6));
+    const update = encodeState(newDoc(6));
     expect(() => ingest(null, update)).toThrow(EngineError);
-    expect(ingest(null, fullUpdate(edgeDoc(6))).changed).toBe(false);
+    expect(ingest(null, encodeState(newDoc(6))).changed).toBe(false);
     expect(engineStats().instantiations).toBe(3);
   });
 });

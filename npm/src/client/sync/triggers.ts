@@ -4,6 +4,7 @@
  * same transaction (convex-helpers Triggers + customMutation). A mutation that throws therefore
  * leaves no delta and no outbox item; writes to other tables are untouched.
  */
+import { makeFunctionReference } from "convex/server";
 import type {
   FunctionReference,
   FunctionVisibility,
@@ -16,7 +17,7 @@ import type {
 import { customMutation, type CustomBuilder } from "convex-helpers/server/customFunctions";
 import { Triggers, type Change } from "convex-helpers/server/triggers";
 import { change as engineChange, type EngineLimits } from "../../engine/index.js";
-import { OutboxModuleError, scheduleDrain } from "../outbox/schedule.js";
+import { OUTBOX_MODULE, OutboxModuleError, SCHEDULE_FUNCTION, scheduleDrain } from "../outbox/schedule.js";
 import { CONVEX_ORIGIN, crdtFields, loadDocument, recordChange, syncWriter } from "./rows.js";
 
 /**
@@ -60,10 +61,17 @@ export type SyncMutationBuilder<
   Record<string, unknown>
 >;
 
+/** `internal.outboxProcessor.scheduleOutboxProcessing` by name: the module the seed fixes. */
+const DEFAULT_SCHEDULE_REFERENCE = makeFunctionReference<"mutation">(
+  `${OUTBOX_MODULE}:${SCHEDULE_FUNCTION}`,
+) as unknown as FunctionReference<"mutation", "internal">;
+
 /** Per-call bookkeeping, carried on the ctx the triggers receive. */
 const CALL_STATE = Symbol.for("dink-convex.syncMutation.call");
 interface CallState {
   enqueued: number;
+  /** Runs after each recorded delta (createSyncTriggersWithHandlers schedules the drain here). */
+  onEnqueue?: () => Promise<void>;
 }
 type CtxWithState<DataModel extends GenericDataModel> = GenericMutationCtx<DataModel> & {
   [CALL_STATE]?: CallState;
@@ -87,6 +95,35 @@ function scheduleReference(getInternal: unknown): SyncInternalRefs["outboxProces
   return ref;
 }
 
+/** The trigger set both wrappers use: every write on `tables` recorded as a CRDT change. */
+function syncTriggers<DataModel extends GenericDataModel>(
+  tables: readonly string[],
+  options: SyncMutationOptions,
+): Triggers<DataModel, CtxWithState<DataModel>> {
+  const triggers = new Triggers<DataModel, CtxWithState<DataModel>>();
+  for (const table of new Set(tables)) {
+    triggers.register(table as TableNamesInDataModel<DataModel>, async (ctx, change) => {
+      const added = await recordTrigger(ctx.innerDb, table, change as Change<GenericDataModel, string>, options);
+      const state = ctx[CALL_STATE];
+      if (added && state !== undefined) {
+        state.enqueued += 1;
+        await state.onEnqueue?.();
+      }
+    });
+  }
+  return triggers;
+}
+
+/**
+ * `syncMutation`: a mutation builder whose `ctx.db` syncs the listed tables.
+ *
+ * ```ts
+ * // convex/syncSetup.ts
+ * export const syncMutation = createSyncMutation(mutation, ["tasks"], { getInternal: () => internal });
+ * // convex/tasks.ts
+ * export const create = syncMutation({ args: { title: v.string() }, handler: (ctx, args) => ctx.db.insert("tasks", {...}) });
+ * ```
+ */
 export function createSyncMutation<
   DataModel extends GenericDataModel,
   Visibility extends FunctionVisibility = "public",
@@ -98,14 +135,7 @@ export function createSyncMutation<
   if (options.getInternal !== undefined && typeof options.getInternal !== "function") {
     throw new Error("dink-convex: createSyncMutation's getInternal must be a function: () => internal");
   }
-  const triggers = new Triggers<DataModel, CtxWithState<DataModel>>();
-  for (const table of new Set(tables)) {
-    triggers.register(table, async (ctx, change) => {
-      const added = await recordTrigger(ctx.innerDb, table, change as Change<GenericDataModel, string>, options);
-      const state = ctx[CALL_STATE];
-      if (added && state !== undefined) state.enqueued += 1;
-    });
-  }
+  const triggers = syncTriggers<DataModel>(tables, options);
 
   return customMutation(mutation, {
     args: {},
@@ -123,6 +153,44 @@ export function createSyncMutation<
       };
     },
   }) as unknown as SyncMutationBuilder<DataModel, Visibility>;
+}
+
+/** What `createSyncTriggersWithHandlers` returns: `wrapDB(ctx)` gives a ctx whose `db` syncs. */
+export interface SyncTriggers {
+  wrapDB<Ctx extends GenericMutationCtx<GenericDataModel>>(ctx: Ctx): Ctx;
+}
+
+/**
+ * The skill doc's older form: triggers to apply in your own convex-helpers `customMutation`.
+ *
+ * ```ts
+ * const triggers = createSyncTriggersWithHandlers(["tasks", "projects"]);
+ * export const mutation = customMutation(rawMutation, {
+ *   args: {},
+ *   input: async (ctx: MutationCtx, args: any) => ({ ctx: triggers.wrapDB(ctx), args }),
+ * });
+ * ```
+ *
+ * Writes through the wrapped `ctx.db` behave exactly as with `createSyncMutation`: a CRDT delta
+ * per changed row in the same transaction, and one outbox drain scheduled (the seed's
+ * `internal.outboxProcessor.scheduleOutboxProcessing`, by name) when the first delta is queued.
+ */
+export function createSyncTriggersWithHandlers(
+  tables: readonly string[],
+  options: SyncMutationOptions = {},
+): SyncTriggers {
+  const triggers = syncTriggers<GenericDataModel>(tables, options);
+  return {
+    wrapDB<Ctx extends GenericMutationCtx<GenericDataModel>>(ctx: Ctx): Ctx {
+      const state: CallState = { enqueued: 0 };
+      // No hook runs after the handler here, so the drain is scheduled with the first delta:
+      // still one per mutation, and only when something was queued.
+      state.onEnqueue = async () => {
+        if (state.enqueued === 1) await scheduleDrain(ctx, DEFAULT_SCHEDULE_REFERENCE);
+      };
+      return triggers.wrapDB({ ...ctx, [CALL_STATE]: state } as CtxWithState<GenericDataModel>) as unknown as Ctx;
+    },
+  };
 }
 
 /**

@@ -7,19 +7,22 @@
 //   outbox drain (outboxProcessor.processOutboxBatch, on an interval and self-scheduled)
 //     --POST /api/sync/convex-push--> sink (node:http, plays dinkd) --> every other edge
 //
-// convex-test stands in for a deployment (see convexSandbox.mjs); everything on the wire is real
-// HTTP on 127.0.0.1. The sink fails a share of pushes with 503 so retries show up. At the end the
-// report compares every row across Convex and every edge; the exit code is 1 when they differ.
+// The edges are demo/edge.mjs; convex-test stands in for a deployment (sandbox/convexSandbox.mjs;
+// the gateway and the sink are in sandbox/ too, shared with the benchmark). Everything on the wire
+// is real HTTP on 127.0.0.1. The sink fails a share of pushes with 503 so retries show up. At the
+// end the report compares every row across Convex and every edge; the exit code is 1 when they
+// differ.
 //
 // Environment: DEMO_SEED (default random, printed), DEMO_ROUNDS (12), DEMO_EDGES (3),
 // DEMO_FAILURE_RATE (0.15), DEMO_DEADLINE_MS (50000).
 
 import { anyApi } from "convex/server";
 import * as Y from "yjs";
-import { startConvexSandbox } from "./convexSandbox.mjs";
-import { SimulatedEdge } from "./edge.mjs";
-import { startGateway } from "./gateway.mjs";
-import { startSink } from "./sink.mjs";
+import { prng } from "@dink-convex/testkit";
+import { startConvexSandbox } from "../sandbox/convexSandbox.mjs";
+import { startGateway } from "../sandbox/gateway.mjs";
+import { startSink } from "../sandbox/sink.mjs";
+import { DemoEdge } from "./edge.mjs";
 
 const seed = Number(process.env.DEMO_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const ROUNDS = Number(process.env.DEMO_ROUNDS ?? 12);
@@ -31,16 +34,8 @@ const COLLECTION = "tasks";
 const startedAt = Date.now();
 const deadline = startedAt + DEADLINE_MS;
 
-/** mulberry32: a small seeded generator so a run can be replayed with DEMO_SEED. */
-function rng(s) {
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(seed);
+// A seeded generator (mulberry32), so a run can be replayed with DEMO_SEED.
+const random = prng(seed);
 const pick = (xs) => xs[Math.floor(random() * xs.length)];
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
 const say = (msg) => console.log(`[sandbox ${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
@@ -63,7 +58,13 @@ try {
 const gateway = await startGateway(t);
 for (let i = 0; i < EDGES; i++) {
   edges.push(
-    new SimulatedEdge({ id: `edge-${i + 1}`, gatewayUrl: gateway.url, syncKey: SYNC_KEY, collection: COLLECTION }),
+    new DemoEdge({
+      id: `edge-${i + 1}`,
+      clientId: 1000 + i,
+      gatewayUrl: gateway.url,
+      syncKey: SYNC_KEY,
+      collection: COLLECTION,
+    }),
   );
 }
 say(`convex-test app + dink component ready; gateway ${gateway.url}, push sink (dinkd stand-in) ${sink.url}`);
@@ -107,10 +108,10 @@ async function convexStep() {
 function edgeStep(edge) {
   const live = [...edge.rows()].filter(([, row]) => !row.deleted && row.fields.id !== undefined).map(([id]) => id);
   const r = random();
-  if (live.length === 0 || r < 0.3) edge.create(`${edge.id} task ${Math.floor(random() * 1000)}`);
-  else if (r < 0.6) edge.set(pick(live), "completed", random() < 0.5);
-  else if (r < 0.9) edge.set(pick(live), "title", `${edge.id} renamed ${Math.floor(random() * 1000)}`);
-  else edge.remove(pick(live));
+  if (live.length === 0 || r < 0.3) edge.create(`${edge.edgeId} task ${Math.floor(random() * 1000)}`);
+  else if (r < 0.6) edge.set(pick(live), { completed: random() < 0.5 });
+  else if (r < 0.9) edge.set(pick(live), { title: `${edge.edgeId} renamed ${Math.floor(random() * 1000)}` });
+  else edge.remove(pick(live), Date.now());
 }
 
 async function flushAll() {
@@ -118,7 +119,7 @@ async function flushAll() {
     try {
       await edge.flush();
     } catch (e) {
-      say(`${edge.id}: ${e.message}`);
+      say(`${edge.edgeId}: ${e.message}`);
     }
   }
 }
@@ -131,7 +132,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
   await convexStep();
   await flushAll();
-  const states = edges.map((e) => `${e.id}${e.online ? "" : " (offline)"}`).join(", ");
+  const states = edges.map((e) => `${e.edgeId}${e.online ? "" : " (offline)"}`).join(", ");
   const o = await outboxCounts();
   say(
     `round ${String(round).padStart(2)}: ${(await t.query(anyApi.tasks.list, {})).length} rows in Convex; outbox ${o.sent}/${o.total} sent; pushes delivered ${sink.stats.delivered}, failed ${sink.stats.failed}; edges ${states}`,
@@ -147,12 +148,14 @@ const shared = a.create("edited offline by two edges");
 await a.flush();
 const earlyProblems = [];
 if (!(await waitFor(() => b.docs.has(shared), 10_000))) {
-  earlyProblems.push(`a row created on ${a.id} did not reach ${b.id} through the outbox and the sink within 10 s`);
+  earlyProblems.push(
+    `a row created on ${a.edgeId} did not reach ${b.edgeId} through the outbox and the sink within 10 s`,
+  );
 }
 a.setOnline(false);
 b.setOnline(false);
-a.set(shared, "title", "title from edge-1 (offline)");
-b.set(shared, "completed", true);
+a.set(shared, { title: "title from edge-1 (offline)" });
+b.set(shared, { completed: true });
 a.setOnline(true);
 b.setOnline(true);
 await flushAll();
@@ -187,16 +190,16 @@ for (const edge of edges) {
   const rows = edge.rows();
   for (const [id, row] of convexRows) {
     const mine = rows.get(id);
-    if (!mine || mine.deleted) problems.push(`${edge.id} lacks row ${id} ("${row.title}")`);
+    if (!mine || mine.deleted) problems.push(`${edge.edgeId} lacks row ${id} ("${row.title}")`);
     else if (mine.fields.title !== row.title || mine.fields.completed !== row.completed) {
       problems.push(
-        `${edge.id} has ${id} as ${JSON.stringify(mine.fields)}, Convex has ${JSON.stringify({ title: row.title, completed: row.completed })}`,
+        `${edge.edgeId} has ${id} as ${JSON.stringify(mine.fields)}, Convex has ${JSON.stringify({ title: row.title, completed: row.completed })}`,
       );
     }
   }
   for (const [id, mine] of rows) {
     if (!mine.deleted && mine.fields.id !== undefined && !convexRows.has(id))
-      problems.push(`${edge.id} has row ${id} that Convex does not`);
+      problems.push(`${edge.edgeId} has row ${id} that Convex does not`);
   }
 }
 const sharedRow = convexRows.get(shared);
@@ -217,7 +220,7 @@ console.log("\n=== report (local sandbox, not Convex) ===");
 console.log(`rows in Convex           ${convexRows.size} live, ${deletedEverywhere.size} deleted (tombstones)`);
 for (const e of edges) {
   const live = [...e.rows().values()].filter((r) => !r.deleted && r.fields.id !== undefined).length;
-  console.log(`rows on ${e.id.padEnd(16)} ${live} live; received ${e.stats.received} pushes`);
+  console.log(`rows on ${e.edgeId.padEnd(16)} ${live} live; received ${e.stats.received} pushes`);
 }
 console.log(
   `convex mutations         ${convexOps.create} create, ${convexOps.toggle} toggle, ${convexOps.remove} remove`,
@@ -272,7 +275,7 @@ async function waitFor(condition, ms) {
 async function showIdempotency(edge) {
   const last = edge.lastApplied;
   if (!last) return;
-  const results = await edge.sendRaw([last, { ...last, opId: `${last.opId}:again` }]);
+  const results = await edge.post([last, { ...last, opId: `${last.opId}:again` }]);
   for (const r of results) {
     edge.stats[r.status] = (edge.stats[r.status] ?? 0) + 1;
     say(`edge delta ${r.op_id} sent again: ${r.status}`);
@@ -292,11 +295,11 @@ async function showRejections(edge) {
   good.getMap("fields").set("id", otherId);
   good.getMap("fields").set("title", "notes is not a synced table");
   const cases = [
-    { opId: `${edge.id}:bad-validation`, docId: badId, delta: validationError },
-    { opId: `${edge.id}:bad-collection`, docId: otherId, collection: "notes", delta: Y.encodeStateAsUpdateV2(good) },
-    { opId: `${edge.id}:bad-bytes`, docId: `garbage-${seed}`, delta: new Uint8Array([1, 2, 3, 4, 5]) },
+    { ...edge.delta(badId, validationError), opId: `${edge.edgeId}:bad-validation` },
+    { ...edge.delta(otherId, Y.encodeStateAsUpdateV2(good), 2, "notes"), opId: `${edge.edgeId}:bad-collection` },
+    { ...edge.delta(`garbage-${seed}`, new Uint8Array([1, 2, 3, 4, 5])), opId: `${edge.edgeId}:bad-bytes` },
   ];
-  const results = await edge.sendRaw(cases);
+  const results = await edge.post(cases);
   for (const r of results) {
     if (r.status === "rejected") edge.stats.rejected[r.error.code] = (edge.stats.rejected[r.error.code] ?? 0) + 1;
     else edge.stats[r.status]++;

@@ -1,6 +1,6 @@
 // The sandbox's HTTP front door: a real HTTP server on 127.0.0.1 that hands every request to the
-// app's HTTP router (convex/http.ts) running in convex-test, the way a Convex deployment's
-// `.convex.site` URL serves `httpAction`s.
+// app's HTTP router (convex/http.ts) running in convex-test (convexSandbox.mjs), the way a Convex
+// deployment's `.convex.site` URL serves `httpAction`s. Edges post to it as they would to dinkd.
 
 import http from "node:http";
 

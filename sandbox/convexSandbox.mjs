@@ -1,6 +1,7 @@
-// The "Convex" of the local sandbox: convex-test (an in-memory implementation of Convex's
-// functions, database and scheduler) running the example app's own convex/*.ts and the dink
-// component. It is a local stand-in, not Convex: no isolates, no limits, one process.
+// The "Convex" of the local sandbox (used by the demo, demo/run.mjs, and the benchmark,
+// bench/convex/sections.mjs): convex-test (an in-memory implementation of Convex's functions,
+// database and scheduler) running the example app's own convex/*.ts and the dink component. It is
+// a local stand-in, not Convex: no isolates, no limits, one process.
 //
 // convex-test runs in plain Node when its modules are passed explicitly; it is vitest that
 // usually supplies them with `import.meta.glob` and transpiles the TypeScript. Here the app's
@@ -13,7 +14,7 @@ import { createRequire } from "node:module";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const appConvexDir = join(root, "convex-example", "convex");
 /** Under target/ (gitignored) and inside the repo, so Node finds node_modules from there. */
 const buildDir = join(root, "target", "sandbox-convex");
@@ -51,7 +52,9 @@ async function transpileOnce() {
   const esbuild = requireFromConvex("esbuild");
   rmSync(buildDir, { recursive: true, force: true });
   await esbuild.build({
-    entryPoints: listFiles(appConvexDir, (n) => n.endsWith(".ts") && !n.endsWith(".d.ts")),
+    // The app's TypeScript and its codegen output (_generated/*.js, as `npx convex dev` writes it):
+    // convex-test finds the modules' root by the `_generated` directory.
+    entryPoints: listFiles(appConvexDir, (n) => (n.endsWith(".ts") && !n.endsWith(".d.ts")) || n.endsWith(".js")),
     outbase: appConvexDir,
     outdir: join(buildDir, "convex"),
     bundle: true,

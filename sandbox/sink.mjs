@@ -7,7 +7,9 @@
 import http from "node:http";
 
 /**
- * @param {{ syncKey: string, edges: { id: string, receive(event: object): void }[],
+ * `edges` are the connected edges (demo/edge.mjs): `deliver(event)` hands one convex-push event
+ * to an edge. The benchmark passes none.
+ * @param {{ syncKey: string, edges: { edgeId: string, deliver(event: object): void }[],
  *           failureRate: number, random: () => number }} options
  */
 export async function startSink({ syncKey, edges, failureRate, random }) {
@@ -50,8 +52,8 @@ export async function startSink({ syncKey, edges, failureRate, random }) {
       seen.add(event.event_id);
       stats.delivered++;
       for (const edge of edges) {
-        if (edge.id === event.origin_edge_id) continue;
-        edge.receive(event);
+        if (edge.edgeId === event.origin_edge_id) continue;
+        edge.deliver(event);
         stats.fanout++;
       }
     }

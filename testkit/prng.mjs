@@ -1,6 +1,7 @@
+// mulberry32: a tiny seeded PRNG shared by the tests, the demos and the benchmarks, so every random
+// run is reproducible from its printed seed.
+
 /**
- * mulberry32: a tiny seeded PRNG shared by the benchmark, the demo and the tests, so every
- * random run is reproducible from its printed seed.
  * @param {number} seed
  * @returns {() => number} uniform floats in [0, 1)
  */

@@ -1,2 +1,0 @@
-/** mulberry32: a tiny seeded PRNG (see prng.mjs). */
-export declare function prng(seed: number): () => number;
