@@ -130,6 +130,19 @@ export {
   type ServiceDescriptor,
 } from "./edges/index.js";
 
+// Agent tools: edge services as AI tools (also `dink-convex/agent`).
+export {
+  dinkToolsFromDescriptor,
+  dinkToolsFromRuntime,
+  dinkToolsToAgentTools,
+  DinkToolError,
+  toAISDKTools,
+  type DinkTool,
+  type DinkToolOptions,
+  type InjectedValue,
+  type ToolNameFormat,
+} from "./agent/index.js";
+
 // Bridge tokens: which edge calls a Convex function (also `dink-convex/auth`).
 export {
   DINK_BRIDGE_SECRET,
