@@ -21,7 +21,7 @@ export interface DiscoverEdgesOptions {
  */
 export async function discoverEdges(_ctx: EdgeActionCtx, options: DiscoverEdgesOptions = {}): Promise<EdgeInfo[]> {
   const labels = Object.entries(options.labels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
+    .map(([k, v]) => `${k}:${v}`)
     .join(",");
   const data = await gatewayRequest<unknown>({
     method: "GET",

@@ -125,7 +125,8 @@ export function edgeKeyOf(value: unknown, what: string): EdgeKey {
     groups: strings(o.groups, `${what}.groups`),
     status: str(o.status, `${what}.status`),
     createdAt: str(o.created_at, `${what}.created_at`),
-    expiresAt: optStr(o.expires_at, `${what}.expires_at`),
+    // Go's zero time (dinkd, dink-gateway) means "never".
+    expiresAt: o.expires_at === "0001-01-01T00:00:00Z" ? undefined : optStr(o.expires_at, `${what}.expires_at`),
     revokedAt: optStr(o.revoked_at, `${what}.revoked_at`),
     revokeReason: optStr(o.revoke_reason, `${what}.revoke_reason`),
   });

@@ -1,0 +1,18 @@
+//! dink-gateway: a dinkd-compatible gateway in front of a real nats-server (>= 2.10).
+//!
+//! See docs/gateway.md for the design, the tenancy model, the permissions, the NATS subjects
+//! and the HTTP route table.
+
+pub mod callout;
+pub mod control;
+pub mod gateway;
+pub mod http;
+pub mod jwt;
+pub mod keys;
+pub mod llmtxt;
+pub mod metrics;
+pub mod natsd;
+pub mod store;
+pub mod types;
+
+pub use gateway::{Config, Gateway, Running};

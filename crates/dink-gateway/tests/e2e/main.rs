@@ -1,0 +1,9 @@
+//! End-to-end tests against a real nats-server (>= 2.10; see natsd.rs for how it is found).
+
+mod common;
+
+mod auth_callout;
+mod http_api;
+mod isolation;
+mod presence;
+mod two_gateways;
