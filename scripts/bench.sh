@@ -36,4 +36,5 @@ echo "bench: [3/3] wasm engine vs yjs"
 node --expose-gc bench/engine-bench.mjs --dataset "$DATASET" --native "$NATIVE"
 
 echo "bench: [4/4] Convex side in convex-test (local sandbox)"; node bench/convex-bench.mjs  # -> bench/results/convex.{json,md}
-echo "bench: results in bench/results/engine.md and bench/results/engine.json"
+echo "bench: [5/5] edge RPC through dink-gateway vs direct NATS, auth-callout connects"; node bench/gateway-bench.mjs  # -> bench/results/gateway.{json,md}
+echo "bench: results in bench/results/{engine,convex,gateway}.{md,json}"

@@ -19,6 +19,7 @@ assert.equal(engineStats().initialized, false, "importing must not initialise th
 
 const edge = new Y.Doc();
 edge.clientID = 77;
+edge.getMap("fields").set("id", "row-1");
 edge.getMap("fields").set("title", "smoke");
 edge.getMap("fields").set("count", 2);
 const update = Y.encodeStateAsUpdateV2(edge);
@@ -26,11 +27,11 @@ const update = Y.encodeStateAsUpdateV2(edge);
 const t0 = performance.now();
 const first = ingest(null, update);
 const firstCallMs = performance.now() - t0;
-assert.deepEqual(first.fields, { title: "smoke", count: 2 });
+assert.deepEqual(first.fields, { id: "row-1", title: "smoke", count: 2 });
 assert.equal(first.changed, true);
 assert.deepEqual([...first.stateVector], [...Y.encodeStateVector(edge)]);
 
-const written = change(first.state, first.fields, { title: "smoke", count: 3n }, { now: Date.now() });
+const written = change(first.state, first.fields, { id: "row-1", title: "smoke", count: 3n }, { now: Date.now() });
 assert.deepEqual(written.changedKeys, ["count"]);
 Y.applyUpdateV2(edge, written.delta);
 assert.equal(edge.getMap("fields").get("count"), 3n);
@@ -38,7 +39,7 @@ assert.deepEqual(
   Y.decodeUpdateV2(written.delta).structs.map((s) => s.id.client),
   [SERVER_CLIENT_ID],
 );
-assert.deepEqual(materialize(written.state).fields, { title: "smoke", count: 3n });
+assert.deepEqual(materialize(written.state).fields, { id: "row-1", title: "smoke", count: 3n });
 
 assert.throws(
   () => ingest(null, new Uint8Array([1, 2, 3])),

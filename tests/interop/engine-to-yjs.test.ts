@@ -169,6 +169,7 @@ describe("float -0 (documented engine behaviour: yrs cannot encode -0, it is sto
 
   test("a yjs edge's -0 is read by the engine as 0", () => {
     const doc = newDoc(7);
+    doc.getMap("fields").set("id", "r");
     doc.getMap("fields").set("z", -0);
     const update = Y.encodeStateAsUpdateV2(doc);
     expect(Object.is(rowOf(update).fields.z, -0)).toBe(true); // yjs itself keeps -0

@@ -145,11 +145,9 @@ beforeAll(async () => {
     { cwd: work, stdio: "pipe" },
   );
   mkdirSync(join(app, "convex", "generated"));
-  cpSync(join(generated, "convex", "actions.ts"), join(app, "convex", "generated", "actions.ts"));
-  cpSync(
-    join(generated, "convex", "sensorservice.actions.ts"),
-    join(app, "convex", "generated", "sensorservice.actions.ts"),
-  );
+  for (const name of readdirSync(join(generated, "convex"))) {
+    if (name.endsWith("actions.ts")) cpSync(join(generated, "convex", name), join(app, "convex", "generated", name));
+  }
   cpSync(join(generated, "ts", "types.ts"), join(app, "convex", "generated", "types.ts"));
   writeFileSync(
     join(app, "convex", "sensorActions.ts"),

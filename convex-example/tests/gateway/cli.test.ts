@@ -13,7 +13,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { renderLLMText } from "dink-convex";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { buildBinaries, ROOT, startEdge, startGateway, type Gateway, type Proc } from "./processes";
+import {
+  buildBinaries,
+  ROOT,
+  startEdge,
+  startGateway,
+  type Gateway,
+  type Proc,
+} from "../../../sandbox/dinkProcesses.mjs";
 
 const run = promisify(execFile);
 const DINK = join(ROOT, "node_modules", "@fatagnus", "dink-linux-x64", "dink");

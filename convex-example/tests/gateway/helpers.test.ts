@@ -26,7 +26,7 @@ import {
   type DevSetup,
   type Gateway,
   type Proc,
-} from "./processes";
+} from "../../../sandbox/dinkProcesses.mjs";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Ref = FunctionReference<"action", any>;

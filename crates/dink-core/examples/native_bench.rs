@@ -103,8 +103,14 @@ fn run(op: &str, rows: &[Row], limits: &Limits) -> Result<f64, String> {
         let bytes = match op {
             // As the wasm `ingest`: decode, apply, encode, materialize, fields to Convex JSON.
             "ingest" => {
-                let out = ingest(Some(&row.state), &row.update, UpdateFormat::V2, limits)
-                    .map_err(|e| e.to_string())?;
+                let out = ingest(
+                    Some(&row.state),
+                    &row.update,
+                    UpdateFormat::V2,
+                    None,
+                    limits,
+                )
+                .map_err(|e| e.to_string())?;
                 black_box(fields_to_convex_json(&out.fields)).len() + out.state.len()
             }
             // As the wasm `change`: parse both rows from Convex JSON, then change.
@@ -115,6 +121,7 @@ fn run(op: &str, rows: &[Row], limits: &Limits) -> Result<f64, String> {
                     Some(&row.state),
                     Some(&old),
                     Some(&new),
+                    None,
                     SERVER_CLIENT_ID,
                     1_700_000_000_000.0,
                     limits,

@@ -21,7 +21,16 @@ fn change_then_materialize_round_trips_the_row() {
         ("title", s("buy milk")),
         ("done", Value::Boolean(false)),
     ]);
-    let out = change(None, None, Some(&row), SERVER_CLIENT_ID, NOW, &limits()).unwrap();
+    let out = change(
+        None,
+        None,
+        Some(&row),
+        None,
+        SERVER_CLIENT_ID,
+        NOW,
+        &limits(),
+    )
+    .unwrap();
     assert!(out.delta.is_some());
     assert_eq!(out.changed_keys, vec!["done", "id", "title"]);
     let back = materialize(&out.state, &limits()).unwrap();
@@ -32,11 +41,21 @@ fn change_then_materialize_round_trips_the_row() {
 #[test]
 fn a_change_that_changes_nothing_gives_no_delta() {
     let row = fields(&[("id", s("t1")), ("n", Value::Float64(3.0))]);
-    let first = change(None, None, Some(&row), SERVER_CLIENT_ID, NOW, &limits()).unwrap();
+    let first = change(
+        None,
+        None,
+        Some(&row),
+        None,
+        SERVER_CLIENT_ID,
+        NOW,
+        &limits(),
+    )
+    .unwrap();
     let again = change(
         Some(&first.state),
         Some(&row),
         Some(&row),
+        None,
         SERVER_CLIENT_ID,
         NOW,
         &limits(),
@@ -55,12 +74,22 @@ fn a_change_holds_only_the_changed_keys() {
         ("body", big.clone()),
         ("n", Value::Float64(1.0)),
     ]);
-    let first = change(None, None, Some(&row), SERVER_CLIENT_ID, NOW, &limits()).unwrap();
+    let first = change(
+        None,
+        None,
+        Some(&row),
+        None,
+        SERVER_CLIENT_ID,
+        NOW,
+        &limits(),
+    )
+    .unwrap();
     let next = fields(&[("id", s("t1")), ("body", big), ("n", Value::Float64(2.0))]);
     let out = change(
         Some(&first.state),
         Some(&row),
         Some(&next),
+        None,
         SERVER_CLIENT_ID,
         NOW,
         &limits(),
@@ -83,12 +112,22 @@ fn a_change_holds_only_the_changed_keys() {
 #[test]
 fn removing_a_field_is_a_change() {
     let row = fields(&[("id", s("t1")), ("note", s("x"))]);
-    let first = change(None, None, Some(&row), SERVER_CLIENT_ID, NOW, &limits()).unwrap();
+    let first = change(
+        None,
+        None,
+        Some(&row),
+        None,
+        SERVER_CLIENT_ID,
+        NOW,
+        &limits(),
+    )
+    .unwrap();
     let next = fields(&[("id", s("t1"))]);
     let out = change(
         Some(&first.state),
         Some(&row),
         Some(&next),
+        None,
         SERVER_CLIENT_ID,
         NOW,
         &limits(),
@@ -101,12 +140,22 @@ fn removing_a_field_is_a_change() {
 #[test]
 fn drift_between_the_callers_old_row_and_the_crdt_is_reported_and_repaired() {
     let row = fields(&[("id", s("t1")), ("n", Value::Float64(1.0))]);
-    let first = change(None, None, Some(&row), SERVER_CLIENT_ID, NOW, &limits()).unwrap();
+    let first = change(
+        None,
+        None,
+        Some(&row),
+        None,
+        SERVER_CLIENT_ID,
+        NOW,
+        &limits(),
+    )
+    .unwrap();
     let stale_old = fields(&[("id", s("t1")), ("n", Value::Float64(5.0))]);
     let out = change(
         Some(&first.state),
         Some(&stale_old),
         Some(&stale_old),
+        None,
         SERVER_CLIENT_ID,
         NOW,
         &limits(),
@@ -132,7 +181,7 @@ fn edge_updates_ingest_in_v1_and_v2_and_are_idempotent() {
         } else {
             UpdateFormat::V2
         };
-        let first = ingest(None, &update, format, &limits()).unwrap();
+        let first = ingest(None, &update, format, None, &limits()).unwrap();
         assert!(first.changed);
         assert_eq!(
             first.fields,
@@ -140,10 +189,10 @@ fn edge_updates_ingest_in_v1_and_v2_and_are_idempotent() {
         );
         assert!(!first.delta.is_empty());
         // The normalized delta is v2 and carries the same content.
-        let replay = ingest(None, &first.delta, UpdateFormat::V2, &limits()).unwrap();
+        let replay = ingest(None, &first.delta, UpdateFormat::V2, None, &limits()).unwrap();
         assert_eq!(replay.fields, first.fields);
         // Duplicate delivery: nothing changes, no delta to forward.
-        let dup = ingest(Some(&first.state), &update, format, &limits()).unwrap();
+        let dup = ingest(Some(&first.state), &update, format, None, &limits()).unwrap();
         assert!(!dup.changed);
         assert!(dup.delta.is_empty());
         assert_eq!(dup.state, first.state);
@@ -156,11 +205,18 @@ fn the_normalized_delta_holds_only_what_was_new() {
     edge.set("id", &s("r1"));
     edge.set("a", &s(&"a".repeat(5000)));
     let base = edge.take_update(false);
-    let server = ingest(None, &base, UpdateFormat::V2, &limits()).unwrap();
+    let server = ingest(None, &base, UpdateFormat::V2, None, &limits()).unwrap();
     edge.set("b", &Value::Float64(2.0));
     // The edge resends everything (as Replicate clients do for some fields).
     let resend = edge.full_state_v2();
-    let out = ingest(Some(&server.state), &resend, UpdateFormat::V2, &limits()).unwrap();
+    let out = ingest(
+        Some(&server.state),
+        &resend,
+        UpdateFormat::V2,
+        None,
+        &limits(),
+    )
+    .unwrap();
     assert!(out.changed);
     assert!(out.delta.len() < 200, "delta is {} bytes", out.delta.len());
 }
@@ -172,12 +228,12 @@ fn missing_dependencies_carry_the_server_state_vector_and_a_resend_is_accepted()
     let first = edge.take_update(false);
     edge.set("title", &s("second"));
     let second = edge.take_update(false);
-    let err = ingest(None, &second, UpdateFormat::V2, &limits()).unwrap_err();
+    let err = ingest(None, &second, UpdateFormat::V2, None, &limits()).unwrap_err();
     assert_eq!(err.code, ErrorCode::MissingDependencies);
     let sv = err.state_vector.expect("server state vector");
     // The edge answers with a diff against the server's state vector.
     let resend = diff(&edge.full_state_v2(), &sv).unwrap();
-    let ok = ingest(None, &resend, UpdateFormat::V2, &limits()).unwrap();
+    let ok = ingest(None, &resend, UpdateFormat::V2, None, &limits()).unwrap();
     assert_eq!(
         ok.fields,
         fields(&[("id", s("r1")), ("title", s("second"))])
@@ -188,7 +244,16 @@ fn missing_dependencies_carry_the_server_state_vector_and_a_resend_is_accepted()
 #[test]
 fn delete_sets_a_tombstone_and_late_edge_edits_do_not_resurrect() {
     let row = fields(&[("id", s("t1")), ("title", s("a"))]);
-    let created = change(None, None, Some(&row), SERVER_CLIENT_ID, NOW, &limits()).unwrap();
+    let created = change(
+        None,
+        None,
+        Some(&row),
+        None,
+        SERVER_CLIENT_ID,
+        NOW,
+        &limits(),
+    )
+    .unwrap();
     // An edge got the row before the delete and edits it offline.
     let mut edge = Edge::new(31);
     edge.apply_v2(&created.state);
@@ -200,6 +265,7 @@ fn delete_sets_a_tombstone_and_late_edge_edits_do_not_resurrect() {
         Some(&created.state),
         Some(&row),
         None,
+        None,
         SERVER_CLIENT_ID,
         NOW,
         &limits(),
@@ -210,7 +276,14 @@ fn delete_sets_a_tombstone_and_late_edge_edits_do_not_resurrect() {
     let tomb = materialize(&deleted.state, &limits()).unwrap();
     assert!(tomb.deleted);
 
-    let after = ingest(Some(&deleted.state), &late, UpdateFormat::V2, &limits()).unwrap();
+    let after = ingest(
+        Some(&deleted.state),
+        &late,
+        UpdateFormat::V2,
+        None,
+        &limits(),
+    )
+    .unwrap();
     assert!(
         after.changed,
         "the edit is merged into the tombstoned state"
@@ -220,6 +293,7 @@ fn delete_sets_a_tombstone_and_late_edge_edits_do_not_resurrect() {
     // Deleting again changes nothing.
     let again = change(
         Some(&deleted.state),
+        None,
         None,
         None,
         SERVER_CLIENT_ID,
@@ -233,10 +307,20 @@ fn delete_sets_a_tombstone_and_late_edge_edits_do_not_resurrect() {
 #[test]
 fn re_inserting_a_deleted_id_clears_the_tombstone() {
     let row = fields(&[("id", s("t1")), ("title", s("a"))]);
-    let created = change(None, None, Some(&row), SERVER_CLIENT_ID, NOW, &limits()).unwrap();
+    let created = change(
+        None,
+        None,
+        Some(&row),
+        None,
+        SERVER_CLIENT_ID,
+        NOW,
+        &limits(),
+    )
+    .unwrap();
     let deleted = change(
         Some(&created.state),
         Some(&row),
+        None,
         None,
         SERVER_CLIENT_ID,
         NOW,
@@ -247,6 +331,7 @@ fn re_inserting_a_deleted_id_clears_the_tombstone() {
         Some(&deleted.state),
         None,
         Some(&row),
+        None,
         SERVER_CLIENT_ID,
         NOW + 1.0,
         &limits(),
@@ -268,12 +353,20 @@ fn re_inserting_a_deleted_id_clears_the_tombstone() {
 fn an_edge_delete_tombstones_the_row() {
     let mut edge = Edge::new(33);
     edge.set("id", &s("r"));
-    let created = ingest(None, &edge.take_update(false), UpdateFormat::V2, &limits()).unwrap();
+    let created = ingest(
+        None,
+        &edge.take_update(false),
+        UpdateFormat::V2,
+        None,
+        &limits(),
+    )
+    .unwrap();
     edge.delete_row(NOW);
     let out = ingest(
         Some(&created.state),
         &edge.take_update(true),
         UpdateFormat::V1,
+        None,
         &limits(),
     )
     .unwrap();
@@ -343,7 +436,7 @@ fn merge_equals_applying_each_update() {
     }
     let refs: Vec<&[u8]> = updates.iter().map(Vec::as_slice).collect();
     let merged = merge(&refs, UpdateFormat::V2).unwrap();
-    let out = ingest(None, &merged, UpdateFormat::V2, &limits()).unwrap();
+    let out = ingest(None, &merged, UpdateFormat::V2, None, &limits()).unwrap();
     assert_eq!(out.fields, edge.materialize().fields);
     assert_eq!(
         state_vector(&merged, UpdateFormat::V2).unwrap(),
@@ -363,8 +456,8 @@ fn v1_and_v2_convert_both_ways() {
     let v1 = edge.take_update(true);
     let v2 = convert_v1_to_v2(&v1).unwrap();
     let back = convert_v2_to_v1(&v2).unwrap();
-    let a = ingest(None, &v2, UpdateFormat::V2, &limits()).unwrap();
-    let b = ingest(None, &back, UpdateFormat::V1, &limits()).unwrap();
+    let a = ingest(None, &v2, UpdateFormat::V2, None, &limits()).unwrap();
+    let b = ingest(None, &back, UpdateFormat::V1, None, &limits()).unwrap();
     assert_eq!(a.fields, b.fields);
     assert_eq!(a.fields["x"], Value::Int64(-5));
 }
@@ -384,7 +477,7 @@ fn bad_bytes_are_typed_errors() {
         (&[0xff; 64], UpdateFormat::V1),
     ];
     for (bytes, format) in cases {
-        let err = ingest(None, bytes, format, &limits()).unwrap_err();
+        let err = ingest(None, bytes, format, None, &limits()).unwrap_err();
         assert_eq!(
             err.code,
             ErrorCode::InvalidDelta,
@@ -401,6 +494,7 @@ fn an_empty_client_section_is_refused_not_a_panic() {
         None,
         None,
         Some(&fields(&[("id", s("r"))])),
+        None,
         SERVER_CLIENT_ID,
         NOW,
         &limits(),
@@ -422,7 +516,7 @@ fn an_empty_client_section_is_refused_not_a_panic() {
         ),
         (None, v1.as_slice(), UpdateFormat::V1),
     ] {
-        let err = ingest(state, bytes, format, &limits()).unwrap_err();
+        let err = ingest(state, bytes, format, None, &limits()).unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidDelta, "{err}");
         assert!(err.message.contains("no structs"), "{err}");
     }
@@ -447,12 +541,19 @@ fn documents_outside_the_row_layout_are_rejected() {
         doc.transact()
             .encode_state_as_update_v2(&yrs::StateVector::default())
     };
-    let err = ingest(None, &bytes, UpdateFormat::V2, &limits()).unwrap_err();
+    let err = ingest(None, &bytes, UpdateFormat::V2, None, &limits()).unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidDelta);
 
     let mut edge = Edge::new(72);
     edge.set("_secret", &s("x"));
-    let err = ingest(None, &edge.take_update(false), UpdateFormat::V2, &limits()).unwrap_err();
+    let err = ingest(
+        None,
+        &edge.take_update(false),
+        UpdateFormat::V2,
+        None,
+        &limits(),
+    )
+    .unwrap_err();
     assert_eq!(err.code, ErrorCode::InvalidDelta);
     assert_eq!(err.field.as_deref(), Some("_secret"));
 }
@@ -468,7 +569,7 @@ fn limits_are_enforced_with_too_large() {
         ..Limits::default()
     };
     assert_eq!(
-        ingest(None, &update, UpdateFormat::V2, &small)
+        ingest(None, &update, UpdateFormat::V2, None, &small)
             .unwrap_err()
             .code,
         ErrorCode::TooLarge
@@ -478,7 +579,7 @@ fn limits_are_enforced_with_too_large() {
         ..Limits::default()
     };
     assert_eq!(
-        ingest(None, &update, UpdateFormat::V2, &small_row)
+        ingest(None, &update, UpdateFormat::V2, None, &small_row)
             .unwrap_err()
             .code,
         ErrorCode::TooLarge
@@ -486,9 +587,17 @@ fn limits_are_enforced_with_too_large() {
 
     let many: dink_core::Fields = (0..1025).map(|i| (format!("f{i}"), Value::Null)).collect();
     assert_eq!(
-        change(None, None, Some(&many), SERVER_CLIENT_ID, NOW, &limits())
-            .unwrap_err()
-            .code,
+        change(
+            None,
+            None,
+            Some(&many),
+            None,
+            SERVER_CLIENT_ID,
+            NOW,
+            &limits()
+        )
+        .unwrap_err()
+        .code,
         ErrorCode::TooLarge
     );
 
@@ -500,6 +609,7 @@ fn limits_are_enforced_with_too_large() {
         None,
         None,
         Some(&fields(&[("d", deep)])),
+        None,
         SERVER_CLIENT_ID,
         NOW,
         &limits(),
@@ -513,20 +623,28 @@ fn limits_are_enforced_with_too_large() {
 fn invalid_change_arguments_are_rejected() {
     let row = fields(&[("$bad", s("x"))]);
     assert_eq!(
-        change(None, None, Some(&row), SERVER_CLIENT_ID, NOW, &limits())
-            .unwrap_err()
-            .code,
+        change(
+            None,
+            None,
+            Some(&row),
+            None,
+            SERVER_CLIENT_ID,
+            NOW,
+            &limits()
+        )
+        .unwrap_err()
+        .code,
         ErrorCode::InvalidArgument
     );
     let ok = fields(&[("id", s("x"))]);
     assert_eq!(
-        change(None, None, Some(&ok), 0, NOW, &limits())
+        change(None, None, Some(&ok), None, 0, NOW, &limits())
             .unwrap_err()
             .code,
         ErrorCode::InvalidArgument
     );
     assert_eq!(
-        change(None, None, Some(&ok), 1 << 53, NOW, &limits())
+        change(None, None, Some(&ok), None, 1 << 53, NOW, &limits())
             .unwrap_err()
             .code,
         ErrorCode::InvalidArgument
@@ -536,6 +654,7 @@ fn invalid_change_arguments_are_rejected() {
             Some(b"garbage"),
             None,
             Some(&ok),
+            None,
             SERVER_CLIENT_ID,
             NOW,
             &limits()
@@ -558,6 +677,7 @@ fn stored_state_size_does_not_grow_with_edits() {
             state.as_deref(),
             Some(&row),
             Some(&next),
+            None,
             SERVER_CLIENT_ID,
             NOW,
             &limits(),
@@ -596,7 +716,7 @@ fn binary_content_from_yjs_edges_survives_v2_encoding() {
         } else {
             edge.full_state_v2()
         };
-        let out = ingest(None, &update, format, &limits()).unwrap();
+        let out = ingest(None, &update, format, None, &limits()).unwrap();
         assert_eq!(out.fields["blob"], Value::Bytes(vec![0, 1, 255]));
         // Stored state and the forwarded delta decode again, in the engine and in yrs.
         assert_eq!(
@@ -608,7 +728,7 @@ fn binary_content_from_yjs_edges_survives_v2_encoding() {
         assert_eq!(peer.materialize().fields, out.fields);
         let merged = merge(&[&out.delta, &out.state], UpdateFormat::V2).unwrap();
         assert_eq!(
-            ingest(None, &merged, UpdateFormat::V2, &limits())
+            ingest(None, &merged, UpdateFormat::V2, None, &limits())
                 .unwrap()
                 .fields,
             out.fields

@@ -17,7 +17,27 @@ enum Op {
     Pull(u8),
 }
 
-const KEYS: [&str; 4] = ["id", "a", "b", "c"];
+/// Keys the writers edit. `fields.id` is not among them: every row carries its document id
+/// (codec/layout.rs), so all writers start from a base row holding it (`base_state`).
+const KEYS: [&str; 4] = ["title", "a", "b", "c"];
+const DOC_ID: &str = "row";
+
+/// The row every writer and replica starts from: created once, carrying its id.
+fn base_state() -> Vec<u8> {
+    let mut row = Fields::new();
+    row.insert("id".to_string(), s(DOC_ID));
+    change(
+        None,
+        None,
+        Some(&row),
+        Some(DOC_ID),
+        99,
+        0.0,
+        &Limits::default(),
+    )
+    .expect("base row")
+    .state
+}
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
@@ -65,6 +85,7 @@ impl EngineWriter {
             self.state.as_deref(),
             Some(&current),
             next.as_ref(),
+            Some(DOC_ID),
             self.client_id,
             1000.0,
             &Limits::default(),
@@ -89,13 +110,19 @@ fn shuffle<T>(items: &mut [T], mut seed: u64) {
 /// Ingests every update in the given order, re-queueing the ones whose dependencies have not
 /// arrived yet, until all are in. Returns the final state.
 fn replica(updates: &[(Vec<u8>, UpdateFormat)]) -> Vec<u8> {
-    let mut state: Option<Vec<u8>> = None;
+    let mut state: Option<Vec<u8>> = Some(base_state());
     let mut queue: Vec<&(Vec<u8>, UpdateFormat)> = updates.iter().collect();
     let mut stalled_rounds = 0;
     while !queue.is_empty() {
         let mut waiting = Vec::new();
         for item in queue {
-            match ingest(state.as_deref(), &item.0, item.1, &Limits::default()) {
+            match ingest(
+                state.as_deref(),
+                &item.0,
+                item.1,
+                Some(DOC_ID),
+                &Limits::default(),
+            ) {
                 Ok(out) => state = Some(out.state),
                 Err(e) if e.code == ErrorCode::MissingDependencies => waiting.push(item),
                 Err(e) => panic!("unexpected rejection: {e}"),
@@ -119,8 +146,13 @@ proptest! {
         duplicates in prop::collection::vec(any::<prop::sample::Index>(), 0..10),
     ) {
         // Three yrs edges and one engine writer, all editing the same row offline.
+        let base = base_state();
         let mut edges = [Edge::new(101), Edge::new(102), Edge::new(103)];
-        let mut engine = EngineWriter { client_id: 104, state: None, row: None };
+        for edge in &edges {
+            edge.apply_v2(&base);
+        }
+        let base_row = dink_core::materialize(&base, &Limits::default()).unwrap().fields;
+        let mut engine = EngineWriter { client_id: 104, state: Some(base.clone()), row: Some(base_row) };
         let mut updates: Vec<(Vec<u8>, UpdateFormat)> = Vec::new();
         for (writer, op, v1) in &script {
             if *writer == 3 {
@@ -164,6 +196,7 @@ proptest! {
 
         // A plain yrs document that received everything agrees too.
         let reference = Edge::new(999);
+        reference.apply_v2(&base);
         for (bytes, format) in &updates {
             let v2 = match format {
                 UpdateFormat::V1 => dink_core::convert_v1_to_v2(bytes).unwrap(),

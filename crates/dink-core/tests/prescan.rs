@@ -44,7 +44,7 @@ fn nesting_bombs_are_refused_by_every_entry_point() {
         let bomb = nested_update(format, 300_000);
         assert!(bomb.len() < limits.max_update_bytes);
 
-        let err = ingest(None, &bomb, format, &limits).expect_err("ingest");
+        let err = ingest(None, &bomb, format, None, &limits).expect_err("ingest");
         assert_eq!(err.code, ErrorCode::TooLarge, "{format:?}: {err}");
         let err = state_vector(&bomb, format).expect_err("state_vector");
         assert_eq!(err.code, ErrorCode::TooLarge, "{format:?}: {err}");
@@ -88,4 +88,29 @@ fn truncated_updates_are_invalid_not_a_crash() {
             }
         }
     }
+}
+
+/// Fuzzer finds (structure-aware mode): a v1 delete set whose ranges for one client overlap,
+/// run backwards or are empty. yrs decodes it, but its v2 encoder subtracts each range's clock from the
+/// previous range's end (a `u32` underflow: a panic in debug builds, a garbage update in
+/// release ones), so converting, merging or ingesting it must refuse it first.
+#[test]
+fn delete_sets_out_of_order_are_refused() {
+    // Client 76: ranges [7, 223) twice, then [0, 1) after [7, 223).
+    let overlapping = [0u8, 1, 76, 2, 7, 216, 1, 7, 216, 1];
+    let backwards = [0u8, 1, 76, 2, 7, 216, 1, 0, 1];
+    // The same client twice in the delete set.
+    let repeated = [0u8, 2, 76, 1, 0, 1, 76, 1, 5, 1];
+    // A zero-length range (v2 writes `len - 1`: yrs's encoder underflows).
+    let empty = [0u8, 1, 76, 1, 5, 0];
+    for bytes in [&overlapping[..], &backwards, &repeated, &empty] {
+        let err = convert_v1_to_v2(bytes).expect_err("refused");
+        assert_eq!(err.code, ErrorCode::InvalidDelta, "{err}");
+        assert!(err.message.contains("delete set"), "{err}");
+        assert!(merge(&[bytes], UpdateFormat::V1).is_err());
+        assert!(ingest(None, bytes, UpdateFormat::V1, None, &Limits::default()).is_err());
+    }
+    // Sorted, disjoint (touching) ranges are what encoders write, and stay accepted.
+    let sorted = [0u8, 1, 76, 2, 0, 1, 1, 2];
+    convert_v1_to_v2(&sorted).expect("sorted delete set");
 }

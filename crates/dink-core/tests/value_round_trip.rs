@@ -43,15 +43,17 @@ proptest! {
 
     #[test]
     fn values_round_trip_through_the_crdt(fields in prop::collection::btree_map(key(), value(), 1..8)) {
-        let fields: Fields = fields.into_iter().filter(|(k, _)| !k.starts_with('_')).collect();
+        let mut fields: Fields = fields.into_iter().filter(|(k, _)| !k.starts_with('_')).collect();
         prop_assume!(!fields.is_empty());
+        // Every row carries its document id (codec/layout.rs).
+        fields.insert("id".to_string(), Value::String("row".to_string()));
         let limits = Limits::default();
-        let out = change(None, None, Some(&fields), SERVER_CLIENT_ID, 1.0, &limits).unwrap();
+        let out = change(None, None, Some(&fields), Some("row"), SERVER_CLIENT_ID, 1.0, &limits).unwrap();
         let expected: BTreeMap<String, Value> =
             fields.iter().map(|(k, v)| (k.clone(), stored_form(v))).collect();
         prop_assert_eq!(&materialize(&out.state, &limits).unwrap().fields, &expected);
         // The forwarded delta carries the same row to a replica that starts empty.
-        let replica = ingest(None, &out.delta.unwrap(), UpdateFormat::V2, &limits).unwrap();
+        let replica = ingest(None, &out.delta.unwrap(), UpdateFormat::V2, Some("row"), &limits).unwrap();
         prop_assert_eq!(&replica.fields, &expected);
     }
 

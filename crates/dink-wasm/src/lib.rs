@@ -25,6 +25,10 @@ fn optional_fields(json: &str) -> Result<Option<Fields>, EngineError> {
 }
 
 /// Merges an edge update into a row's stored state. See `dink_core::ingest`.
+///
+/// `doc_id` (optional, last so older callers keep working): the document id the row is stored
+/// under; `fields.id` must equal it. Omitted (`undefined`), the id must still be a string on a
+/// live row and may not change once stored.
 #[wasm_bindgen]
 pub fn ingest(
     state: &[u8],
@@ -32,12 +36,14 @@ pub fn ingest(
     update: &[u8],
     format: u32,
     limits: &[f64],
+    doc_id: Option<String>,
 ) -> Vec<u8> {
     let result = args::limits(limits).and_then(|limits| {
         dink_core::ingest(
             optional(state, has_state),
             update,
             args::format(format)?,
+            doc_id.as_deref(),
             &limits,
         )
     });
@@ -52,7 +58,9 @@ pub fn ingest(
     })
 }
 
-/// Turns a Convex-side write into a delta. `new_fields_json` empty means delete.
+/// Turns a Convex-side write into a delta. `new_fields_json` empty means delete. `doc_id`
+/// (optional, last) as for [`ingest`].
+#[allow(clippy::too_many_arguments)] // The JS-facing signature: plain values only.
 #[wasm_bindgen]
 pub fn change(
     state: &[u8],
@@ -62,6 +70,7 @@ pub fn change(
     client_id: f64,
     now_ms: f64,
     limits: &[f64],
+    doc_id: Option<String>,
 ) -> Vec<u8> {
     let result = (|| {
         let limits = args::limits(limits)?;
@@ -71,6 +80,7 @@ pub fn change(
             optional(state, has_state),
             old.as_ref(),
             new.as_ref(),
+            doc_id.as_deref(),
             args::client_id(client_id)?,
             now_ms,
             &limits,

@@ -2,7 +2,16 @@
 import { v } from "convex/values";
 import { describe, expect, it } from "vitest";
 import * as Y from "yjs";
-import { bytes, encodeState, fieldsOf, newDoc, setFields, structClients, structIds } from "@dink-convex/testkit";
+import {
+  bytes,
+  encodeState,
+  fieldsOf,
+  newDoc,
+  removeFields,
+  setFields,
+  structClients,
+  structIds,
+} from "@dink-convex/testkit";
 import {
   change,
   convertV1ToV2,
@@ -73,6 +82,7 @@ describe("ingest", () => {
   it("merges a yjs update v2 and materializes Convex values", () => {
     const edge = newDoc(7);
     setFields(edge, {
+      id: "row-1",
       title: "hello",
       count: 3,
       ratio: 0.5,
@@ -89,6 +99,7 @@ describe("ingest", () => {
     expect(result.changed).toBe(true);
     expect(result.deleted).toBe(false);
     expect(result.fields).toEqual({
+      id: "row-1",
       title: "hello",
       count: 3,
       ratio: 0.5,
@@ -115,25 +126,26 @@ describe("ingest", () => {
 
   it("accepts update v1 with format 1", () => {
     const edge = newDoc(8);
-    setFields(edge, { title: "v1" });
+    setFields(edge, { id: "row-1", title: "v1" });
     const result = ingest(null, encodeState(edge, 1), 1);
-    expect(result.fields).toEqual({ title: "v1" });
+    expect(result.fields).toEqual({ id: "row-1", title: "v1" });
     // Stored state and forwarded deltas are always v2.
-    expect(fieldsOf(result.delta)).toEqual({ title: "v1" });
+    expect(fieldsOf(result.delta)).toEqual({ id: "row-1", title: "v1" });
   });
 
   it("only forwards what is new", () => {
     const edge = newDoc(9);
-    setFields(edge, { a: 1 });
+    setFields(edge, { id: "row-1", a: 1 });
     const first = ingest(null, encodeState(edge));
     const sv = Y.encodeStateVector(edge);
     setFields(edge, { b: 2 });
     const incremental = Y.encodeStateAsUpdateV2(edge, sv);
     const second = ingest(first.state, incremental);
-    expect(second.fields).toEqual({ a: 1, b: 2 });
-    // The delta carries only the new struct (client 9, clock 1), which applies on top of the first.
-    expect(structIds(second.delta)).toEqual([[9, 1]]);
-    expect(fieldsOf(first.delta, second.delta)).toEqual({ a: 1, b: 2 });
+    expect(second.fields).toEqual({ id: "row-1", a: 1, b: 2 });
+    // The delta carries only the new struct (client 9, clock 2: the first write set `id` and `a`),
+    // which applies on top of the first.
+    expect(structIds(second.delta)).toEqual([[9, 2]]);
+    expect(fieldsOf(first.delta, second.delta)).toEqual({ id: "row-1", a: 1, b: 2 });
   });
 
   it("rejects garbage as INVALID_DELTA", () => {
@@ -143,7 +155,7 @@ describe("ingest", () => {
 
   it("enforces limits as TOO_LARGE", () => {
     const edge = newDoc(10);
-    setFields(edge, { text: "x".repeat(200) });
+    setFields(edge, { id: "row-1", text: "x".repeat(200) });
     const update = encodeState(edge);
     engineError(() => ingest(null, update, 2, { maxUpdateBytes: 50 }), "TOO_LARGE");
     expect(ingest(null, update, 2, { maxUpdateBytes: 10_000 }).changed).toBe(true);
@@ -151,7 +163,7 @@ describe("ingest", () => {
 
   it("reports MISSING_DEPENDENCIES with the server's state vector", () => {
     const edge = newDoc(11);
-    setFields(edge, { a: 1 });
+    setFields(edge, { id: "row-1", a: 1 });
     encodeState(edge);
     const sv = Y.encodeStateVector(edge);
     setFields(edge, { b: 2 });
@@ -160,14 +172,33 @@ describe("ingest", () => {
     expect(error.stateVector).toEqual(Y.encodeStateVector(new Y.Doc()));
 
     const other = newDoc(12);
-    setFields(other, { z: 1 });
+    setFields(other, { id: "row-1", z: 1 });
     const stored = ingest(null, encodeState(other));
     const error2 = engineError(() => ingest(stored.state, next), "MISSING_DEPENDENCIES");
     expect(error2.stateVector).toEqual(stored.stateVector);
     expect(error2.stateVector?.buffer.byteLength).toBe(error2.stateVector?.length);
     // The sender resends everything the returned vector lacks; then it applies.
     const resend = Y.encodeStateAsUpdateV2(edge, error2.stateVector);
-    expect(ingest(stored.state, resend).fields).toEqual({ z: 1, a: 1, b: 2 });
+    expect(ingest(stored.state, resend).fields).toEqual({ id: "row-1", z: 1, a: 1, b: 2 });
+  });
+
+  it("refuses a row without its string id as INVALID_DELTA (and checks docId when given)", () => {
+    const noId = newDoc(13);
+    setFields(noId, { a: 1 });
+    expect(engineError(() => ingest(null, encodeState(noId)), "INVALID_DELTA").field).toBe("id");
+
+    const edge = newDoc(14);
+    setFields(edge, { id: "row-1", a: 1 });
+    const update = encodeState(edge);
+    expect(ingest(null, update, 2, undefined, "row-1").fields).toEqual({ id: "row-1", a: 1 });
+    expect(engineError(() => ingest(null, update, 2, undefined, "row-2"), "INVALID_DELTA").field).toBe("id");
+
+    // Removing the id of a live row is refused.
+    const stored = ingest(null, update);
+    const sv = Y.encodeStateVector(edge);
+    removeFields(edge, ["id"]);
+    const removal = Y.encodeStateAsUpdateV2(edge, sv);
+    expect(engineError(() => ingest(stored.state, removal), "INVALID_DELTA").field).toBe("id");
   });
 
   it("rejects bad arguments as INVALID_ARGUMENT before calling the engine", () => {
@@ -181,6 +212,7 @@ describe("ingest", () => {
 describe("change", () => {
   it("writes Convex values losslessly as the server client", () => {
     const fields = {
+      id: "row-1",
       title: "hi",
       big: -(2n ** 63n),
       blob: bytes(0, 1, 2, 3),
@@ -211,28 +243,28 @@ describe("change", () => {
   });
 
   it("emits only changed keys, reports drift, and nothing for a no-op", () => {
-    const first = change(null, null, { a: 1, b: "x" }, { now: 1 });
-    const second = change(first.state, { a: 1, b: "x" }, { a: 2, b: "x" }, { now: 2 });
+    const first = change(null, null, { id: "row-1", a: 1, b: "x" }, { now: 1 });
+    const second = change(first.state, { id: "row-1", a: 1, b: "x" }, { id: "row-1", a: 2, b: "x" }, { now: 2 });
     expect(second.changedKeys).toEqual(["a"]);
     expect(second.drifted).toBe(false);
     const edgeView = new Y.Doc();
     Y.applyUpdateV2(edgeView, first.delta ?? new Uint8Array());
     Y.applyUpdateV2(edgeView, second.delta ?? new Uint8Array());
-    expect(edgeView.getMap("fields").toJSON()).toEqual({ a: 2, b: "x" });
+    expect(edgeView.getMap("fields").toJSON()).toEqual({ id: "row-1", a: 2, b: "x" });
 
-    const noop = change(second.state, { a: 2, b: "x" }, { a: 2, b: "x" }, { now: 3 });
+    const noop = change(second.state, { id: "row-1", a: 2, b: "x" }, { id: "row-1", a: 2, b: "x" }, { now: 3 });
     expect(noop.delta).toBeNull();
     expect(noop.changedKeys).toEqual([]);
 
-    const drifted = change(second.state, { a: 99, b: "x" }, { a: 3, b: "x" }, { now: 4 });
+    const drifted = change(second.state, { id: "row-1", a: 99, b: "x" }, { id: "row-1", a: 3, b: "x" }, { now: 4 });
     expect(drifted.drifted).toBe(true);
-    expect(materialize(drifted.state).fields).toEqual({ a: 3, b: "x" });
+    expect(materialize(drifted.state).fields).toEqual({ id: "row-1", a: 3, b: "x" });
   });
 
   it("deletes with a tombstone and uses the given client id", () => {
-    const first = change(null, null, { a: 1 }, { now: 1, clientId: 42 });
+    const first = change(null, null, { id: "row-1", a: 1 }, { now: 1, clientId: 42 });
     expect(structClients(first.delta ?? new Uint8Array())).toEqual([42]);
-    const deleted = change(first.state, { a: 1 }, null, { now: 1_234 });
+    const deleted = change(first.state, { id: "row-1", a: 1 }, null, { now: 1_234 });
     expect(deleted.deleted).toBe(true);
     expect(deleted.delta).not.toBeNull();
     const row = materialize(deleted.state);
@@ -243,23 +275,36 @@ describe("change", () => {
   });
 
   it("rejects what cannot be synced as INVALID_ARGUMENT", () => {
-    engineError(() => change(null, null, { a: 1 }, { now: 1, clientId: 0 }), "INVALID_ARGUMENT");
-    engineError(() => change(null, null, { a: 1 }, { now: Number.NaN }), "INVALID_ARGUMENT");
-    const reserved = engineError(() => change(null, null, { _id: "x" }, { now: 1 }), "INVALID_ARGUMENT");
+    engineError(() => change(null, null, { id: "row-1", a: 1 }, { now: 1, clientId: 0 }), "INVALID_ARGUMENT");
+    engineError(() => change(null, null, { id: "row-1", a: 1 }, { now: Number.NaN }), "INVALID_ARGUMENT");
+    const reserved = engineError(() => change(null, null, { id: "row-1", _id: "x" }, { now: 1 }), "INVALID_ARGUMENT");
     expect(reserved.field).toBe("_id");
     const notConvex = engineError(
-      () => change(null, null, { m: new Map() } as unknown as Record<string, null>, { now: 1 }),
+      () => change(null, null, { id: "row-1", m: new Map() } as unknown as Record<string, null>, { now: 1 }),
       "INVALID_ARGUMENT",
     );
     expect(notConvex.field).toBe("newFields");
   });
 
+  it("refuses a row without its string id as INVALID_ARGUMENT (and checks docId when given)", () => {
+    expect(engineError(() => change(null, null, { a: 1 }, { now: 1 }), "INVALID_ARGUMENT").field).toBe("id");
+    const numeric = { id: 1, a: 1 } as unknown as Fields;
+    expect(engineError(() => change(null, null, numeric, { now: 1 }), "INVALID_ARGUMENT").field).toBe("id");
+    const created = change(null, null, { id: "row-1", a: 1 }, { now: 1, docId: "row-1" });
+    expect(materialize(created.state).fields).toEqual({ id: "row-1", a: 1 });
+    const mismatch = () => change(null, null, { id: "row-1", a: 1 }, { now: 1, docId: "row-2" });
+    expect(engineError(mismatch, "INVALID_ARGUMENT").field).toBe("id");
+    // Removing the id of a live row is refused.
+    const removal = () => change(created.state, { id: "row-1", a: 1 }, { a: 1 }, { now: 2 });
+    expect(engineError(removal, "INVALID_ARGUMENT").field).toBe("id");
+  });
+
   it("enforces the depth limit as TOO_LARGE", () => {
     let deep: unknown = 1;
     for (let i = 0; i < 20; i++) deep = [deep];
-    engineError(() => change(null, null, { deep } as unknown as Fields, { now: 1 }), "TOO_LARGE");
+    engineError(() => change(null, null, { id: "row-1", deep } as unknown as Fields, { now: 1 }), "TOO_LARGE");
     expect(
-      change(null, null, { deep } as unknown as Fields, { now: 1, limits: { maxDepth: 64 } }).delta,
+      change(null, null, { id: "row-1", deep } as unknown as Fields, { now: 1, limits: { maxDepth: 64 } }).delta,
     ).not.toBeNull();
   });
 });
@@ -267,7 +312,7 @@ describe("change", () => {
 describe("updates", () => {
   function twoEdits() {
     const edge = newDoc(21);
-    setFields(edge, { a: 1 });
+    setFields(edge, { id: "row-1", a: 1 });
     const u1 = encodeState(edge);
     const sv = Y.encodeStateVector(edge);
     setFields(edge, { b: 2 });
@@ -281,8 +326,8 @@ describe("updates", () => {
     const peer = new Y.Doc();
     Y.applyUpdateV2(peer, u1);
     const missing = diff(server.state, Y.encodeStateVector(peer));
-    expect(structIds(missing)).toEqual([[21, 1]]);
-    expect(fieldsOf(u1, missing)).toEqual({ a: 1, b: 2 });
+    expect(structIds(missing)).toEqual([[21, 2]]);
+    expect(fieldsOf(u1, missing)).toEqual({ id: "row-1", a: 1, b: 2 });
     Y.applyUpdateV2(peer, missing);
     expect(peer.getMap("fields").toJSON()).toEqual(edge.getMap("fields").toJSON());
     engineError(() => diff(server.state, new Uint8Array([0xff])), "INVALID_ARGUMENT");
@@ -310,11 +355,11 @@ describe("updates", () => {
   it("merge combines v2 or v1 updates into one v2 update", () => {
     const { edge, u1, u2 } = twoEdits();
     const merged = merge([u1, u2]);
-    expect(fieldsOf(merged)).toEqual({ a: 1, b: 2 });
+    expect(fieldsOf(merged)).toEqual({ id: "row-1", a: 1, b: 2 });
     expect(Y.encodeStateVectorFromUpdateV2(merged)).toEqual(Y.encodeStateVector(edge));
     const v1 = merge([Y.convertUpdateFormatV2ToV1(u1), Y.convertUpdateFormatV2ToV1(u2)], 1);
-    expect(fieldsOf(v1)).toEqual({ a: 1, b: 2 });
-    expect(fieldsOf(merge([u1]))).toEqual({ a: 1 });
+    expect(fieldsOf(v1)).toEqual({ id: "row-1", a: 1, b: 2 });
+    expect(fieldsOf(merge([u1]))).toEqual({ id: "row-1", a: 1 });
   });
 
   it("stateVector and conversions agree with yjs", () => {
@@ -328,8 +373,8 @@ describe("updates", () => {
     const doc = new Y.Doc();
     Y.applyUpdateV2(doc, u1);
     Y.applyUpdate(doc, asV1);
-    expect(doc.getMap("fields").toJSON()).toEqual({ a: 1, b: 2 });
-    expect(fieldsOf(convertV1ToV2(v1))).toEqual({ a: 1, b: 2 });
+    expect(doc.getMap("fields").toJSON()).toEqual({ id: "row-1", a: 1, b: 2 });
+    expect(fieldsOf(convertV1ToV2(v1))).toEqual({ id: "row-1", a: 1, b: 2 });
     engineError(() => convertV1ToV2(new Uint8Array([9, 9, 9])), "INVALID_DELTA");
   });
 });

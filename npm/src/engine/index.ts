@@ -58,6 +58,8 @@ export interface ChangeOptions {
   /** Yjs client id of the writer; defaults to {@link SERVER_CLIENT_ID}. */
   clientId?: number;
   limits?: Partial<EngineLimits>;
+  /** The row's document id: a live row's `fields.id` must equal it (checked when given). */
+  docId?: string;
 }
 
 export interface ChangeResult {
@@ -119,12 +121,14 @@ export function ingest(
   update: Uint8Array,
   format: UpdateFormat = 2,
   limits?: Partial<EngineLimits>,
+  docId?: string,
 ): IngestResult {
   const [stateBytes, hasState] = optionalState(state);
   const u = bytes(update, "update");
   const f = formatArg(format, "format");
   const l = limitsToFloat64Array(limits);
-  const frame = run((e) => e.ingest(stateBytes, hasState, u, f, l));
+  const id = docId === undefined ? null : docId;
+  const frame = run((e) => e.ingest(stateBytes, hasState, u, f, l, id));
   const flags = requireFlags(frame);
   return {
     state: owned(requireSection(frame, "state")),
@@ -152,7 +156,8 @@ export function change(
   const nowMs = finite(options.now, "now");
   const clientId = clientIdOf(options.clientId);
   const l = limitsToFloat64Array(options.limits);
-  const frame = run((e) => e.change(stateBytes, hasState, oldJson, newJson, clientId, nowMs, l));
+  const id = options.docId === undefined ? null : options.docId;
+  const frame = run((e) => e.change(stateBytes, hasState, oldJson, newJson, clientId, nowMs, l, id));
   const flags = requireFlags(frame);
   return {
     delta: frame.delta === undefined ? null : owned(frame.delta),

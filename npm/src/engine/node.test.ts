@@ -16,23 +16,23 @@ describe("plain Node", () => {
   it("ingests, changes and materializes", () => {
     expect(engineStats().initialized).toBe(false);
     const edge = newDoc(3);
-    setFields(edge, { title: "node", n: 1n });
+    setFields(edge, { id: "row-1", title: "node", n: 1n });
     const result = ingest(null, encodeState(edge));
-    expect(result.fields).toEqual({ title: "node", n: 1n });
+    expect(result.fields).toEqual({ id: "row-1", title: "node", n: 1n });
     expect(engineStats().instantiations).toBe(1);
 
     const next = change(result.state, result.fields, { ...result.fields, title: "node!" }, { now: 5 });
     expect(next.changedKeys).toEqual(["title"]);
     Y.applyUpdateV2(edge, next.delta ?? new Uint8Array());
     expect(edge.getMap("fields").get("title")).toBe("node!");
-    expect(materialize(next.state).fields).toEqual({ title: "node!", n: 1n });
+    expect(materialize(next.state).fields).toEqual({ id: "row-1", title: "node!", n: 1n });
   });
 
   it("stores a binary field written by a yjs edge (Y.Map.set(key, Uint8Array))", () => {
     const edge = newDoc(4);
-    setFields(edge, { blob: bytes(1, 2, 255) }); // toYjs stores the ArrayBuffer as a Uint8Array
+    setFields(edge, { id: "row-1", blob: bytes(1, 2, 255) }); // toYjs stores the ArrayBuffer as a Uint8Array
     const result = ingest(null, encodeState(edge));
-    expect(result.fields).toEqual({ blob: new Uint8Array([1, 2, 255]).buffer });
+    expect(result.fields).toEqual({ id: "row-1", blob: new Uint8Array([1, 2, 255]).buffer });
     expect(result.fields.blob).toBeInstanceOf(ArrayBuffer);
     // The stored state and the forwarded delta must stay readable by yjs and by the engine.
     for (const update of [result.state, result.delta]) {

@@ -13,7 +13,7 @@ vi.mock("../wasm/dink_wasm.js", async (importOriginal) => {
 describe("traps", () => {
   it("maps a trap to INTERNAL and re-instantiates on the next call", () => {
     const edge = newDoc(5);
-    setFields(edge, { a: 1 });
+    setFields(edge, { id: "row-1", a: 1 });
     const update = encodeState(edge);
 
     const first = ingest(null, update);
@@ -43,7 +43,7 @@ describe("traps", () => {
     expect(engineStats()).toMatchObject({ initialized: true, instantiations: 2, initMs: coldInitMs });
     expect(engineStats().memoryBytes).toBeGreaterThan(0);
     expect(again.changed).toBe(false);
-    expect(again.fields).toEqual({ a: 1 });
+    expect(again.fields).toEqual({ id: "row-1", a: 1 });
   });
 
   it("treats any other exception out of the glue the same way", () => {

@@ -2,12 +2,13 @@
 //! holds only the changed keys.
 
 use yrs::updates::encoder::Encode;
-use yrs::{Any, Map, ReadTxn, Transact, WriteTxn};
+use yrs::{Any, Map, Out, ReadTxn, Transact, WriteTxn};
 
 use super::encoder_v2::txn_update_v2;
+use super::layout::{check_row_layout, Prior};
 use super::row_doc::stored_state;
 use super::row_doc::{load_state, read_row, FIELDS_ROOT, META_ROOT};
-use crate::error::EngineError;
+use crate::error::{EngineError, ErrorCode};
 use crate::limits::Limits;
 use crate::value::{check_fields, stored_form, value_to_any, Fields};
 
@@ -39,11 +40,17 @@ pub struct ChangeOutcome {
 /// * `new`: the row after the write, or `None` for a delete (sets the `_meta` tombstone;
 ///   the fields stay so late edge updates merge into a deleted row instead of resurrecting it).
 ///   Writing a row whose state is tombstoned re-inserts it and clears the tombstone.
+/// * `doc_id`: the document id; `fields.id` of the row must equal it (`None`: unknown to the
+///   caller, then the id must be a string and may not change once stored). The row the write
+///   produces must have the row layout (`codec/layout.rs`); a violation is INVALID_ARGUMENT
+///   naming it. A field an older edge stored as a shared type (say a `Y.Text`) is rewritten
+///   as the plain value, which repairs such a row.
 /// * `client_id`: normally [`super::SERVER_CLIENT_ID`]; `now_ms` stamps `_deletedAt`.
 pub fn change(
     state: Option<&[u8]>,
     old: Option<&Fields>,
     new: Option<&Fields>,
+    doc_id: Option<&str>,
     client_id: u64,
     now_ms: f64,
     limits: &Limits,
@@ -65,7 +72,25 @@ pub fn change(
         }
     }
     let doc = load_state(state, client_id, limits)?;
-    let current = read_row(&doc.transact(), limits)?;
+    let (current, prior, shared) = {
+        let txn = doc.transact();
+        // Keys whose entry is a shared type rather than a plain value (rows stored before the
+        // layout check): always rewritten.
+        let shared: Vec<String> = txn
+            .get_map(FIELDS_ROOT)
+            .map(|map| {
+                map.iter(&txn)
+                    .filter(|(_, out)| !matches!(out, Out::Any(_)))
+                    .map(|(key, _)| key.to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        (
+            read_row(&txn, limits)?,
+            Prior::of(&txn, state.is_some()),
+            shared,
+        )
+    };
     let drifted = state.is_some() && old.is_some_and(|old| *old != current.fields);
 
     let mut changed_keys = Vec::new();
@@ -76,7 +101,7 @@ pub fn change(
         Some(new) => {
             for (key, value) in new {
                 let stored = stored_form(value);
-                if current.fields.get(key) != Some(&stored) {
+                if current.fields.get(key) != Some(&stored) || shared.contains(key) {
                     fields.insert(&mut txn, key.as_str(), value_to_any(&stored));
                     changed_keys.push(key.clone());
                 }
@@ -104,6 +129,10 @@ pub fn change(
         }
     };
 
+    check_row_layout(&txn, doc_id, &prior).map_err(|e| EngineError {
+        code: ErrorCode::InvalidArgument,
+        ..e
+    })?;
     let changed = !txn.delete_set().is_empty() || txn.state_vector() != *txn.before_state();
     let delta = changed.then(|| txn_update_v2(&txn));
     drop(txn);

@@ -4,11 +4,12 @@ use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
 use super::encoder_v2::{state_v2, txn_update_v2};
+use super::layout::{check_row_layout, Prior};
 use super::row_doc::stored_state;
-use super::row_doc::{decode_update, load_state, read_row};
+use super::row_doc::{decode_update_scanned, load_state, read_row};
 use super::UpdateFormat;
 use crate::error::{EngineError, ErrorCode};
-use crate::limits::Limits;
+use crate::limits::{Limits, MAX_CLOCK_ADVANCE};
 use crate::value::Fields;
 
 /// What an accepted update did to the row.
@@ -58,16 +59,33 @@ fn skips_ahead(update: &Update, known: &StateVector) -> bool {
     })
 }
 
+/// The first client whose clock the update advances by more than [`MAX_CLOCK_ADVANCE`] past
+/// what `known` holds.
+fn clock_jump(update: &Update, known: &StateVector) -> Option<(u64, u32)> {
+    update.state_vector().iter().find_map(|(client, &clock)| {
+        let jump = clock.saturating_sub(known.get(client));
+        (jump > MAX_CLOCK_ADVANCE).then(|| (client.get(), jump))
+    })
+}
+
 /// Ingests `update` (of `format`) into `state` (v2, or `None` for a row the server has never
-/// seen). A rejected update returns an error and produces nothing to store.
+/// seen) of document `doc_id`. A rejected update returns an error and produces nothing to
+/// store.
+///
+/// `doc_id` is the document id the row is stored under; `fields.id` must equal it (see
+/// `codec/layout.rs` for the whole row layout). `None` is for callers that do not know it (the
+/// wasm facade's older signature): then `fields.id` must still be a string on a live row and
+/// may not change once stored.
 ///
 /// Errors: TOO_LARGE (update, state or materialized row over the limits), INVALID_DELTA
-/// (undecodable bytes, wrong layout), MISSING_DEPENDENCIES (the update builds on structs the
+/// (undecodable bytes, bytes the format leaves unread, anything outside the row layout, a clock
+/// jump over [`MAX_CLOCK_ADVANCE`]), MISSING_DEPENDENCIES (the update builds on structs the
 /// server lacks; carries the server's state vector so the sender can resend a full diff).
 pub fn ingest(
     state: Option<&[u8]>,
     update: &[u8],
     format: UpdateFormat,
+    doc_id: Option<&str>,
     limits: &Limits,
 ) -> Result<IngestOutcome, EngineError> {
     if update.len() > limits.max_update_bytes {
@@ -79,15 +97,35 @@ pub fn ingest(
     }
     // Decode the untrusted bytes before touching the stored state: a bad update costs no
     // state decoding.
-    let decoded = decode_update(update, format)?;
+    let (decoded, summary) = decode_update_scanned(update, format)?;
     let doc = load_state(state, 0, limits)?;
 
     let mut txn = doc.transact_mut();
     let before: StateVector = txn.state_vector();
+    // Skip ranges carry nothing to integrate, so they are bounded by their own length.
+    let skip = Some(summary.longest_skip).filter(|&(_, len)| len > MAX_CLOCK_ADVANCE);
+    if let Some((client, jump)) = skip.or_else(|| clock_jump(&decoded, &before)) {
+        return Err(EngineError::invalid_delta(format!(
+            "client {client} jumps {jump} clock units in one update; the limit is {MAX_CLOCK_ADVANCE}"
+        )));
+    }
+    let prior = Prior::of(&txn, state.is_some());
     let gap = skips_ahead(&decoded, &before);
+    // An item the layout refuses by its own bytes: the update is refused either way, but the
+    // document it produces names the place better when the item was placed by an origin.
+    let item_issue = summary.layout_issue;
+    if let (true, Some(issue)) = (gap, &item_issue) {
+        return Err(EngineError::invalid_delta(issue.clone()));
+    }
     if !gap {
         txn.apply_update(decoded)
             .map_err(|e| EngineError::invalid_delta(format!("update cannot be applied: {e}")))?;
+    }
+    if let Some(issue) = item_issue {
+        if !txn.has_missing_updates() {
+            check_row_layout(&txn, doc_id, &prior)?;
+        }
+        return Err(EngineError::invalid_delta(issue));
     }
     if gap || txn.has_missing_updates() {
         let units = txn
@@ -127,6 +165,7 @@ pub fn ingest(
         });
     }
 
+    check_row_layout(&txn, doc_id, &prior)?;
     let delta = txn_update_v2(&txn);
     // Committing runs garbage collection: overwritten values become GC ranges, which is what
     // keeps the stored state from growing with the number of edits.

@@ -9,6 +9,7 @@
 mod change;
 mod encoder_v2;
 mod ingest;
+mod layout;
 mod ops;
 mod prescan;
 mod row_doc;

@@ -7,7 +7,7 @@ use yrs::Transact;
 
 use super::encoder_v2::{diff_v2, encode_v2};
 use super::prescan::decode_state_vector;
-use super::row_doc::{decode_update, load_state, prescan};
+use super::row_doc::{decode_row_update, decode_update, load_state, prescan};
 use super::UpdateFormat;
 use crate::error::EngineError;
 use crate::limits::Limits;
@@ -26,7 +26,14 @@ pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineE
     // yrs' byte-level diff is the fast path, but its v2 output goes through the encoder path
     // that corrupts binary content (see encoder_v2.rs); states holding binary content take the
     // slower route through a document and the fixed encoder.
-    if prescan(state, UpdateFormat::V2)?.binary_items == 0 {
+    let summary = prescan(state, UpdateFormat::V2)?;
+    // What a snapshot forwards must have the row layout, as what ingest stores does.
+    if let Some(issue) = summary.layout_issue {
+        return Err(EngineError::invalid_argument(format!(
+            "stored state is not a row document: {issue}"
+        )));
+    }
+    if summary.binary_items == 0 {
         // yrs' byte-level diff reads the state vector in its v2 form, while the wire (like yjs)
         // always uses the standard encoding.
         return yrs::diff_updates_v2(state, &sv.encode_v2())
@@ -44,7 +51,10 @@ pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineE
     Ok(diff_v2(&txn, &sv))
 }
 
-/// Merges updates of one format into a single v2 update without loading a document.
+/// Merges updates of one format into a single v2 update without loading a document. Each
+/// update must be framed exactly (nothing unread) and hold only items a row document can hold
+/// (see `codec/layout.rs`); the id and tombstone rules need the whole row and apply where a row
+/// is stored (ingest, change).
 pub fn merge(updates: &[&[u8]], format: UpdateFormat) -> Result<Vec<u8>, EngineError> {
     if updates.is_empty() {
         return Err(EngineError::invalid_argument(
@@ -54,7 +64,7 @@ pub fn merge(updates: &[&[u8]], format: UpdateFormat) -> Result<Vec<u8>, EngineE
     // Decoding every input first turns a bad one into INVALID_DELTA naming its position.
     let mut decoded = Vec::with_capacity(updates.len());
     for (i, bytes) in updates.iter().enumerate() {
-        let update = decode_update(bytes, format).map_err(|mut e| {
+        let update = decode_row_update(bytes, format).map_err(|mut e| {
             e.message = format!("update {i}: {}", e.message);
             e
         })?;

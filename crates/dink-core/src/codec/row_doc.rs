@@ -4,6 +4,7 @@ use yrs::types::ToJson;
 use yrs::updates::decoder::Decode;
 use yrs::{Any, Doc, GetString, Map, Options, Out, ReadTxn, Transact, Update};
 
+use super::layout::{EMPTY_UPDATE_V1_BYTES, EMPTY_UPDATE_V2_BYTES};
 use super::prescan::{check_update_shape_bounded, ShapeSummary};
 use super::UpdateFormat;
 use crate::error::{EngineError, ErrorCode};
@@ -40,34 +41,96 @@ pub(crate) fn new_doc(client_id: u64) -> Doc {
 }
 
 /// Skims untrusted bytes before yrs decodes them: yrs' decoder recurses on nested values and
-/// panics on some malformed inputs (see prescan.rs); the iterative skim refuses those first.
+/// panics on some malformed inputs (see prescan/); the iterative skim refuses those first.
 pub(crate) fn prescan(bytes: &[u8], format: UpdateFormat) -> Result<ShapeSummary, EngineError> {
     check_update_shape_bounded(bytes, format, SCAN_MAX_ANY_DEPTH, SCAN_MAX_STRUCTS)
 }
 
+fn version(format: UpdateFormat) -> u8 {
+    match format {
+        UpdateFormat::V1 => 1,
+        UpdateFormat::V2 => 2,
+    }
+}
+
+/// Refuses bytes the update's own decoder would silently ignore: bytes after the delete set,
+/// bytes of v2 columns no struct reads, and an update that decodes as empty while being longer
+/// than the canonical empty update of its format (typically an update of the other format:
+/// yrs reads a v2 update as an empty v1 one). Either would let an edge be told "no-op" for a
+/// change it made.
+fn check_framing(
+    bytes: &[u8],
+    format: UpdateFormat,
+    summary: &ShapeSummary,
+) -> Result<(), EngineError> {
+    if summary.trailing_bytes > 0 {
+        return Err(EngineError::invalid_delta(format!(
+            "{} bytes follow the end of the update (read as a Yjs update v{})",
+            summary.trailing_bytes,
+            version(format)
+        )));
+    }
+    if summary.unread_column_bytes > 0 {
+        return Err(EngineError::invalid_delta(format!(
+            "{} bytes of the update's v2 struct columns are unread by its structs",
+            summary.unread_column_bytes
+        )));
+    }
+    let empty = match format {
+        UpdateFormat::V1 => EMPTY_UPDATE_V1_BYTES,
+        UpdateFormat::V2 => EMPTY_UPDATE_V2_BYTES,
+    };
+    if summary.structs == 0 && summary.delete_ranges == 0 && bytes.len() > empty {
+        return Err(EngineError::invalid_delta(format!(
+            "the update decodes as empty in format {} but carries {} bytes (an empty update \
+             is at most {empty}); is it labelled with the wrong format?",
+            version(format),
+            bytes.len()
+        )));
+    }
+    Ok(())
+}
+
 /// Decodes update bytes of the given format, mapping decoder failures to INVALID_DELTA.
-pub(crate) fn decode_update(bytes: &[u8], format: UpdateFormat) -> Result<Update, EngineError> {
+/// Checks the framing (nothing unread, see `check_framing`); the summary carries the first
+/// item the row layout refuses, for the callers that enforce it.
+pub(crate) fn decode_update_scanned(
+    bytes: &[u8],
+    format: UpdateFormat,
+) -> Result<(Update, ShapeSummary), EngineError> {
     if bytes.is_empty() {
         return Err(EngineError::invalid_delta("update is empty"));
     }
     // yrs' decoder recurses on nested values and panics on some malformed inputs (see
-    // prescan.rs); an iterative skim of the whole update refuses those before yrs sees them.
-    super::prescan::check_update_shape_bounded(
-        bytes,
-        format,
-        SCAN_MAX_ANY_DEPTH,
-        SCAN_MAX_STRUCTS,
-    )?;
+    // prescan/); an iterative skim of the whole update refuses those before yrs sees them.
+    let summary = prescan(bytes, format)?;
+    check_framing(bytes, format, &summary)?;
     let decoded = match format {
         UpdateFormat::V1 => Update::decode_v1(bytes),
         UpdateFormat::V2 => Update::decode_v2(bytes),
     };
-    decoded.map_err(|e| {
+    let update = decoded.map_err(|e| {
         EngineError::invalid_delta(format!(
             "bytes are not a Yjs update v{}: {e}",
-            if format == UpdateFormat::V1 { 1 } else { 2 }
+            version(format)
         ))
-    })
+    })?;
+    Ok((update, summary))
+}
+
+/// [`decode_update_scanned`] without the summary.
+pub(crate) fn decode_update(bytes: &[u8], format: UpdateFormat) -> Result<Update, EngineError> {
+    decode_update_scanned(bytes, format).map(|(update, _)| update)
+}
+
+/// Decodes an update that will become part of a row: framing and every item's own layout
+/// (see `layout::item_issue`) are checked.
+pub(crate) fn decode_row_update(bytes: &[u8], format: UpdateFormat) -> Result<Update, EngineError> {
+    let (update, summary) = decode_update_scanned(bytes, format)?;
+    match summary.layout_issue {
+        Some(issue) => Err(EngineError::invalid_delta(issue)),
+        None => Ok(update),
+    }
 }
 
 /// Loads stored state (always v2) into a new document with the given client id.
@@ -127,7 +190,7 @@ fn out_to_value<T: ReadTxn>(txn: &T, out: Out, key: &str) -> Result<Option<Value
     }
 }
 
-fn check_field_name(key: &str) -> Result<(), EngineError> {
+pub(crate) fn check_field_name(key: &str) -> Result<(), EngineError> {
     if key.is_empty() || key.starts_with('$') || key.starts_with('_') {
         return Err(field_error(
             ErrorCode::InvalidDelta,
@@ -144,8 +207,8 @@ fn check_field_name(key: &str) -> Result<(), EngineError> {
 pub(crate) fn read_row<T: ReadTxn>(txn: &T, limits: &Limits) -> Result<Materialized, EngineError> {
     for (name, _) in txn.root_refs() {
         if name != FIELDS_ROOT && name != META_ROOT {
-            return Err(EngineError::invalid_delta(format!(
-                "document has a root type {name:?}; a row has only \"fields\" and \"_meta\""
+            return Err(EngineError::invalid_delta(super::layout::foreign_root(
+                name,
             )));
         }
     }

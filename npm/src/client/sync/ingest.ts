@@ -171,6 +171,7 @@ export async function applyEdgeDelta(
         new Uint8Array(d.delta),
         d.format,
         options.limits,
+        d.docId,
       );
     } catch (error) {
       if (!(error instanceof EngineError)) throw error;

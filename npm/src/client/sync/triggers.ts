@@ -227,6 +227,7 @@ async function recordTrigger(
   const now = Date.now();
   const result = engineChange(existing === null ? null : new Uint8Array(existing.state), oldFields, newFields, {
     now,
+    docId,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   if (result.delta === null) return false;
