@@ -5,39 +5,23 @@
  * list and changes reads. Every JSON body is checked with the docs/protocol.md validators.
  */
 import { anyApi, httpActionGeneric } from "convex/server";
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import * as Y from "yjs";
 import { createSyncHttpRouter, type SyncHttpApi } from "dink-convex";
 import {
   validateApplyDeltaResponse,
   validateChangesResponse,
-  validateErrorResponse,
   validateListResponse,
   validateSnapshotResponse,
 } from "dink-convex/protocol";
 import { components } from "../convex/_generated/api";
 import { makeTest } from "./harness";
-
-const KEY = "dk_test_ct_example_0123456789abcdef";
-const AUTH = { Authorization: `Bearer ${KEY}` };
+import { AUTH, b64, expectError, KEY, useHttpTestEnv } from "./support/httpTest";
 
 type T = ReturnType<typeof makeTest>;
 
-// Applied deltas schedule the outbox drain; fake timers keep it from running (no gateway here).
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.stubEnv("DINK_APP_SYNC_KEY", KEY);
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.unstubAllEnvs();
-});
+useHttpTestEnv();
 
-const b64 = (bytes: Uint8Array): string => {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-};
 const unb64 = (text: string): Uint8Array => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
 /** An edge's row document: root Y.Map("fields") with the task's fields. */
@@ -74,16 +58,6 @@ async function written(t: T) {
 async function expectNothingWritten(t: T) {
   const w = await written(t);
   expect([w.tasks.length, w.deltas.length, w.documents.length, w.outbox.length]).toEqual([0, 0, 0, 0]);
-}
-
-async function expectError(response: Response, status: number, code: string, field?: string) {
-  expect(response.status).toBe(status);
-  const body = validateErrorResponse(await response.json());
-  expect(body.success).toBe(false);
-  if (body.success) return;
-  expect(body.error.code).toBe(code);
-  if (field !== undefined) expect(body.error.field).toBe(field);
-  return body.error;
 }
 
 const task1 = () => taskDoc(101, { id: "task-1", title: "Buy milk", completed: false });

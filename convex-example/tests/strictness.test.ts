@@ -5,30 +5,16 @@
  * written by a refused call. Also: wire-level TOO_LARGE reaches the component's metrics and dead
  * letters like every other rejection.
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import * as Y from "yjs";
-import { validateChangesResponse, validateErrorResponse } from "dink-convex/protocol";
+import { validateChangesResponse } from "dink-convex/protocol";
 import { api, components } from "../convex/_generated/api";
 import { makeTest } from "./harness";
+import { AUTH, b64, expectError, KEY, useHttpTestEnv } from "./support/httpTest";
 
-const KEY = "dk_test_ct_example_0123456789abcdef";
-const AUTH = { Authorization: `Bearer ${KEY}` };
 type T = ReturnType<typeof makeTest>;
 
-beforeEach(() => {
-  vi.useFakeTimers();
-  vi.stubEnv("DINK_APP_SYNC_KEY", KEY);
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.unstubAllEnvs();
-});
-
-const b64 = (bytes: Uint8Array): string => {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-};
+useHttpTestEnv();
 
 function taskUpdate(clientId: number, id: string): Uint8Array {
   const doc = new Y.Doc();
@@ -59,15 +45,6 @@ async function post(t: T, body: string | object, path = "/api/dink/applyDelta", 
     headers: { "Content-Type": "application/json", ...headers },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
-}
-
-async function expectError(response: Response, status: number, code: string, field?: string) {
-  expect(response.status).toBe(status);
-  const body = validateErrorResponse(await response.json());
-  if (body.success) throw new Error("expected an error envelope");
-  expect(body.error.code).toBe(code);
-  if (field !== undefined) expect(body.error.field).toBe(field);
-  return body.error;
 }
 
 async function counts(t: T) {
