@@ -67,6 +67,21 @@ export type {
   FeedPage,
 } from "./sync/validators.js";
 
+// Replicate bridge: deltas forwarded to @trestleinc/replicate (>= 2.0) in the same transaction.
+export {
+  DEFAULT_REPLICATE_NAME,
+  DINK_REPLICATE_COMPONENT,
+  forwardToReplicate,
+  getReplicateComponent,
+  hasReplicateComponent,
+  registerReplicateComponent,
+  ReplicateForwardError,
+  type ReplicateComponent,
+  type ReplicateCtx,
+  type ReplicateDelta,
+  type ReplicateWriteArgs,
+} from "./replicate/index.js";
+
 // HTTP: the routes dinkd calls.
 export { createSyncHttpRouter, type SyncHttpApi, type SyncHttpRouterOptions } from "./http/router.js";
 export type { WireLimits } from "./http/protocol.js";

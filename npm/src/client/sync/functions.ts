@@ -108,7 +108,7 @@ export function createSyncMutations<DataModel extends GenericDataModel>(
       const results: DeltaResult[] = [];
       const appliedByEdge = new Map<string, { count: number; lastOpId: string }>();
       for (const delta of args.deltas) {
-        const result = await applyEdgeDelta(db, delta, options, now);
+        const result = await applyEdgeDelta(db, delta, options, now, ctx);
         results.push(result);
         if (result.status === "applied") {
           const seen = appliedByEdge.get(delta.edgeId);

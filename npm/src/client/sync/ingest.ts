@@ -147,6 +147,8 @@ export async function applyEdgeDelta(
   d: EdgeDelta,
   options: IngestOptions,
   now: number,
+  /** The mutation ctx, for forwarding the change to Replicate (see `replicate/index.ts`). */
+  ctx?: unknown,
 ): Promise<DeltaResult> {
   const db: SyncWriter = syncWriter(rawDb);
   try {
@@ -205,18 +207,22 @@ export async function applyEdgeDelta(
       await writeUserRow(rawDb, d.collection, userRow, row);
     }
 
-    const version = await recordChange(db, {
-      collection: d.collection,
-      docId: d.docId,
-      existing,
-      state: result.state,
-      stateVector: result.stateVector,
-      deleted: result.deleted,
-      delta: result.delta,
-      origin: d.edgeId,
-      opId: d.opId,
-      now,
-    });
+    const version = await recordChange(
+      db,
+      {
+        collection: d.collection,
+        docId: d.docId,
+        existing,
+        state: result.state,
+        stateVector: result.stateVector,
+        deleted: result.deleted,
+        delta: result.delta,
+        origin: d.edgeId,
+        opId: d.opId,
+        now,
+      },
+      ctx,
+    );
     return { opId: d.opId, status: "applied", version };
   } catch (error) {
     if (error instanceof Rejection) return { opId: d.opId, status: "rejected", error: error.error };

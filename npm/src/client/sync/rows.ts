@@ -8,6 +8,7 @@ import { type DocumentByName, type GenericDatabaseReader, type GenericDatabaseWr
 import type { Value } from "convex/values";
 import type { Fields } from "../../engine/index.js";
 import { FEED_SHARDS, type SyncDataModel } from "../schema/tables.js";
+import { forwardRecordedChange } from "../replicate/index.js";
 import { CONVEX_ORIGIN } from "./ids.js";
 
 export type { SyncDataModel };
@@ -91,8 +92,12 @@ export interface RecordedChange {
 /**
  * Store the new state, append the delta to the log under the next sequence number of the
  * document's feed shard, and queue it for dinkd. Returns the document's new version.
+ *
+ * `ctx` is the caller's mutation ctx: when a Replicate component is registered (or named by
+ * `DINK_REPLICATE_COMPONENT`), the delta is also written to Replicate's log through it, in this
+ * transaction; a failure there throws and aborts the whole write (see `replicate/index.ts`).
  */
-export async function recordChange(db: SyncWriter, c: RecordedChange): Promise<number> {
+export async function recordChange(db: SyncWriter, c: RecordedChange, ctx?: unknown): Promise<number> {
   const version = (c.existing?.version ?? 0) + 1;
   const state = toArrayBuffer(c.state);
   const stateVector = toArrayBuffer(c.stateVector);
@@ -137,6 +142,14 @@ export async function recordChange(db: SyncWriter, c: RecordedChange): Promise<n
     attempts: 0,
     nextAttemptAt: c.now,
     createdAt: c.now,
+  });
+
+  await forwardRecordedChange(ctx, {
+    collection: c.collection,
+    docId: c.docId,
+    existedBefore: c.existing !== null && !c.existing.deleted,
+    deleted: c.deleted,
+    delta: c.delta,
   });
   return version;
 }

@@ -103,7 +103,7 @@ function syncTriggers<DataModel extends GenericDataModel>(
   const triggers = new Triggers<DataModel, CtxWithState<DataModel>>();
   for (const table of new Set(tables)) {
     triggers.register(table as TableNamesInDataModel<DataModel>, async (ctx, change) => {
-      const added = await recordTrigger(ctx.innerDb, table, change as Change<GenericDataModel, string>, options);
+      const added = await recordTrigger(ctx, table, change as Change<GenericDataModel, string>, options);
       const state = ctx[CALL_STATE];
       if (added && state !== undefined) {
         state.enqueued += 1;
@@ -199,11 +199,12 @@ export function createSyncTriggersWithHandlers(
  * sync tables fire no triggers.
  */
 async function recordTrigger(
-  innerDb: unknown,
+  ctx: { innerDb: unknown },
   table: string,
   change: Change<GenericDataModel, string>,
   options: SyncMutationOptions,
 ): Promise<boolean> {
+  const innerDb = ctx.innerDb;
   const oldFields = change.oldDoc === null ? null : crdtFields(change.oldDoc);
   const newFields = change.newDoc === null ? null : crdtFields(change.newDoc);
   const docId = docIdOf((change.newDoc ?? change.oldDoc) as Record<string, unknown>, table);
@@ -231,16 +232,21 @@ async function recordTrigger(
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   });
   if (result.delta === null) return false;
-  await recordChange(db, {
-    collection: table,
-    docId,
-    existing,
-    state: result.state,
-    stateVector: result.stateVector,
-    deleted: result.deleted,
-    delta: result.delta,
-    origin: CONVEX_ORIGIN,
-    now,
-  });
+  // The trigger's ctx is the mutation's (with `runMutation`): Replicate forwarding runs through it.
+  await recordChange(
+    db,
+    {
+      collection: table,
+      docId,
+      existing,
+      state: result.state,
+      stateVector: result.stateVector,
+      deleted: result.deleted,
+      delta: result.delta,
+      origin: CONVEX_ORIGIN,
+      now,
+    },
+    ctx,
+  );
   return true;
 }
