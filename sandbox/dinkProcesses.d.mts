@@ -36,3 +36,10 @@ export interface DevSetup {
 }
 export declare function devSetup(natsUrl: string, appName: string, edgeNames: string[]): Promise<DevSetup>;
 export declare function startEdge(natsUrl: string, key: string): Promise<Proc>;
+export declare function keyId(key: string): string;
+export declare function keyRequest(
+  natsUrl: string,
+  key: string,
+  subject: string,
+  body: unknown,
+): Promise<{ success: boolean; data?: unknown; error?: { code: string; message: string } }>;

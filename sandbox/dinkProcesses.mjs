@@ -2,6 +2,7 @@
 // nats-server) and `dink-edge` processes, on free 127.0.0.1 ports, each ended by its pid. Every
 // wait is bounded in time. Used by convex-example/tests/gateway/ and bench/gateway-bench.mjs.
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -142,4 +143,27 @@ export async function startEdge(natsUrl, key) {
     return proc.output().includes("online");
   });
   return proc;
+}
+
+/** The key id the gateway derives from a key ("k" + 24 hex digits of its SHA-256). */
+export function keyId(key) {
+  return `k${createHash("sha256").update(key).digest("hex").slice(0, 24)}`;
+}
+
+/**
+ * One control-plane request as a key holder makes it: connected with the key as token, replies on
+ * the key's private inbox (`_INBOX.<key id>`, the only one the gateway lets it read), the key in
+ * `Authorization: Bearer`. Resolves to the reply envelope.
+ */
+export async function keyRequest(natsUrl, key, subject, body) {
+  const nc = await connect({ servers: natsUrl, token: key, inboxPrefix: `_INBOX.${keyId(key)}`, timeout: 5_000 });
+  try {
+    const { headers } = await import("nats");
+    const h = headers();
+    h.set("Authorization", `Bearer ${key}`);
+    const reply = await nc.request(subject, codec.encode(body), { timeout: 5_000, headers: h });
+    return codec.decode(reply.data);
+  } finally {
+    await nc.close();
+  }
 }

@@ -16,6 +16,7 @@ import {
   scatterCall,
   scatterCallResult,
 } from "dink-convex";
+import { dinkTokenValidator, extractAndVerifyDink } from "dink-convex/auth";
 import { action } from "../../convex/_generated/server";
 
 export const call = action({
@@ -75,4 +76,13 @@ export const describe = action({ args: { name: v.string() }, handler: (ctx, a) =
 export const llm = action({
   args: { names: v.optional(v.array(v.string())) },
   handler: (ctx, a) => getLLMContext(ctx, a.names),
+});
+
+/** A function an edge calls through the bridge: verifies the token, returns who called. */
+export const bridged = action({
+  args: { _dink: dinkTokenValidator, value: v.number() },
+  handler: async (_ctx, raw) => {
+    const { identity, args } = await extractAndVerifyDink(raw, process.env.DINK_BRIDGE_SECRET);
+    return { identity, args };
+  },
 });

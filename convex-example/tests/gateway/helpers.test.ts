@@ -19,6 +19,7 @@ import { modules } from "../harness";
 import {
   buildBinaries,
   devSetup,
+  keyRequest,
   ROOT,
   startEdge,
   startGateway,
@@ -164,6 +165,49 @@ describe("RPC through the gateway", () => {
     const llm = await t.action(edgeActions.llm!, { names: ["Echo"] });
     expect(llm).toContain("# Echo LLM Reference");
     expect(llm).toContain("### Fail");
+  });
+});
+
+describe("bridge tokens", () => {
+  test("the gateway mints a token for an edge's own identity, and a Convex action verifies it", async () => {
+    const t = makeTest(generatedModule);
+    const configured = await keyRequest(gateway.natsUrl, setup.adminKey, "$ADMIN.APPS.CONFIGURE_BRIDGE", {
+      app_id: setup.appId,
+      secret: "",
+      deploy_key: "",
+      services: [],
+    });
+    expect(configured).toMatchObject({ success: true, data: { status: "configured" } });
+    const secret = (configured.data as { bridge_secret: string }).bridge_secret;
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+
+    const edgeKey = setup.edgeKeys["edge-a"]!;
+    const reply = await keyRequest(gateway.natsUrl, edgeKey, `$EDGE.${setup.appId}.edge-a.CONVEX_TOKEN`, {});
+    expect(reply.success).toBe(true);
+    const token = reply.data as { edgeId: string; appId: string; exp: number; sig: string };
+    expect(token).toMatchObject({ edgeId: "edge-a", appId: setup.appId });
+    expect(token.exp - Date.now() / 1000).toBeGreaterThan(250);
+
+    vi.stubEnv("DINK_BRIDGE_SECRET", secret);
+    try {
+      expect(await t.action(edgeActions.bridged!, { _dink: token, value: 7 })).toEqual({
+        identity: { edgeId: "edge-a", appId: setup.appId, groups: [] },
+        args: { value: 7 },
+      });
+      // A token for one edge is not another's: changing the edge id breaks the signature.
+      await expect(t.action(edgeActions.bridged!, { _dink: { ...token, edgeId: "edge-b" }, value: 7 })).rejects.toThrow(
+        "Invalid Dink token signature",
+      );
+    } finally {
+      vi.stubEnv("DINK_BRIDGE_SECRET", "");
+    }
+
+    // An edge cannot ask for another edge's token (its key may not even publish there).
+    const other = await keyRequest(gateway.natsUrl, edgeKey, `$EDGE.${setup.appId}.edge-b.CONVEX_TOKEN`, {}).then(
+      (r) => (r.success ? "minted" : "refused"),
+      () => "refused",
+    );
+    expect(other).toBe("refused");
   });
 });
 

@@ -16,7 +16,13 @@ use crate::gateway::*;
 use crate::keys;
 use crate::types::*;
 
-const SUBJECTS: &[&str] = &["$API.>", "$ADMIN.>", "$EDGE.PRESENCE.>", "$DEV.SETUP"];
+const SUBJECTS: &[&str] = &[
+    "$API.>",
+    "$ADMIN.>",
+    "$EDGE.PRESENCE.>",
+    "$EDGE.*.*.CONVEX_TOKEN",
+    "$DEV.SETUP",
+];
 const CONCURRENCY: usize = 256;
 const HANDLER_TIME: Duration = Duration::from_secs(20);
 
@@ -107,6 +113,18 @@ struct ConfigureConvex {
     convex_site_url: String,
     #[serde(default)]
     sync_key: String,
+}
+
+#[derive(Deserialize, Default)]
+struct ConfigureBridge {
+    #[serde(default)]
+    app_id: Option<String>,
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    deploy_key: String,
+    #[serde(default)]
+    services: Value,
 }
 
 #[derive(Deserialize, Default)]
@@ -208,6 +226,13 @@ async fn handle(gw: &Gateway, msg: &Message) -> ApiResult<Value> {
             let b: ConfigureConvex = parse_body(body)?;
             let app = gw.app_for(&k, b.app_id.as_deref()).await?;
             gw.configure_convex(&app, &b.convex_url, &b.convex_site_url, &b.sync_key)
+                .await
+        }
+        "$ADMIN.APPS.CONFIGURE_BRIDGE" => {
+            require(&k, &["apps:manage"])?;
+            let b: ConfigureBridge = parse_body(body)?;
+            let app = gw.app_for(&k, b.app_id.as_deref()).await?;
+            gw.configure_bridge(&app, &b.secret, &b.deploy_key, b.services)
                 .await
         }
         "$ADMIN.EDGES.LIST" => {
@@ -414,6 +439,13 @@ async fn handle(gw: &Gateway, msg: &Message) -> ApiResult<Value> {
                             )
                         })
                 }
+            }
+        }
+        s if s.starts_with("$EDGE.") && s.ends_with(".CONVEX_TOKEN") => {
+            let parts: Vec<&str> = s.split('.').collect();
+            match parts.as_slice() {
+                ["$EDGE", app, edge, "CONVEX_TOKEN"] => gw.convex_token(&k, app, edge).await,
+                _ => Err(ApiError::bad("expected $EDGE.<app>.<edge>.CONVEX_TOKEN")),
             }
         }
         "$EDGE.PRESENCE.REGISTER" => to_value(&gw.register_presence(&k, &parse_body(body)?).await?),

@@ -439,6 +439,58 @@ impl Gateway {
         Ok(Store::list(&self.store.apps, "").await?)
     }
 
+    /// `$ADMIN.APPS.CONFIGURE_BRIDGE`: store the app's bridge secret (an empty `secret` generates
+    /// one) and its bridged services; answers `{status, bridge_secret, services_count}`.
+    pub async fn configure_bridge(
+        &self,
+        app_id: &str,
+        secret: &str,
+        deploy_key: &str,
+        services: Value,
+    ) -> ApiResult<Value> {
+        self.get_app(app_id).await?;
+        let secret = if secret.is_empty() {
+            crate::bridge::generate_secret()
+        } else if secret.len() < 32 || secret.len() > 512 || secret.chars().any(char::is_whitespace)
+        {
+            return Err(ApiError::bad(
+                "secret must be 32-512 characters without spaces",
+            ));
+        } else {
+            secret.to_string()
+        };
+        let count = services.as_array().map_or(0, Vec::len);
+        let config = crate::bridge::BridgeConfig {
+            secret: secret.clone(),
+            services,
+            has_deploy_key: !deploy_key.is_empty(),
+        };
+        Store::put(&self.store.bridges, &crate::store::tok(app_id), &config).await?;
+        Ok(json!({ "status": "configured", "bridge_secret": secret, "services_count": count }))
+    }
+
+    /// `$EDGE.<app>.<edge>.CONVEX_TOKEN`: a bridge token for the calling edge key's own identity.
+    pub async fn convex_token(&self, k: &KeyMetadata, app: &str, edge: &str) -> ApiResult<Value> {
+        if k.key_type != "edge" || k.app_id != app || k.edge_id.as_deref() != Some(edge) {
+            return Err(ApiError::forbidden(
+                "an edge key asks for its own token only",
+            ));
+        }
+        let config: crate::bridge::BridgeConfig =
+            Store::get(&self.store.bridges, &crate::store::tok(app))
+                .await?
+                .ok_or_else(|| {
+                    ApiError::new(
+                        "NOT_CONFIGURED",
+                        409,
+                        "the app has no bridge secret ($ADMIN.APPS.CONFIGURE_BRIDGE)",
+                    )
+                })?;
+        let exp = now_unix() + crate::bridge::TOKEN_TTL_SECS;
+        let token = crate::bridge::mint(&config.secret, app, edge, &k.groups, exp);
+        serde_json::to_value(token).map_err(|e| ApiError::new("INTERNAL", 500, e.to_string()))
+    }
+
     /// Store the app's Convex URLs and sync key (a center key). An empty `sync_key` generates one.
     pub async fn configure_convex(
         &self,

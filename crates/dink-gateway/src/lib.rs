@@ -3,6 +3,7 @@
 //! See docs/gateway.md for the design, the tenancy model, the permissions, the NATS subjects
 //! and the HTTP route table.
 
+pub mod bridge;
 pub mod callout;
 pub mod control;
 pub mod gateway;

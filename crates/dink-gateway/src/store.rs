@@ -35,6 +35,8 @@ pub struct Store {
     pub keys: kv::Store,
     pub edges: kv::Store,
     pub services: kv::Store,
+    /// Per-app bridge configuration (`bridge::BridgeConfig`), kept out of the App record.
+    pub bridges: kv::Store,
 }
 
 pub type StoreResult<T> = Result<T, String>;
@@ -64,6 +66,7 @@ impl Store {
         let keys = bucket(&js, "dink_keys").await?;
         let edges = bucket(&js, "dink_edges").await?;
         let services = bucket(&js, "dink_services").await?;
+        let bridges = bucket(&js, "dink_bridges").await?;
         js.get_or_create_stream(jetstream::stream::Config {
             name: "DINK_CONVEX_PUSH".into(),
             subjects: vec!["dink.push.>".into()],
@@ -80,6 +83,7 @@ impl Store {
             keys,
             edges,
             services,
+            bridges,
         })
     }
 
