@@ -1,6 +1,6 @@
 // Declarations of reference.mjs: the engine's operations on the reference `yjs` library.
 import type { Value } from "convex/values";
-import type { Fields, Format, Row } from "./rows.mjs";
+import type { Format, Row } from "./rows.mjs";
 
 export { canonicalRow, canonicalValue, readRow, toConvex, toYjs } from "./rows.mjs";
 
@@ -13,23 +13,9 @@ export declare class YjsReferenceError extends Error {
   readonly stateVector?: Uint8Array;
 }
 
-export interface IngestResult {
-  state: Uint8Array;
-  stateVector: Uint8Array;
-  delta: Uint8Array;
-  fields: Fields;
-  deleted: boolean;
-  changed: boolean;
-}
-
-export interface ChangeResult {
-  delta: Uint8Array | null;
-  state: Uint8Array;
-  stateVector: Uint8Array;
-  changedKeys: string[];
-  deleted: boolean;
-  drifted: boolean;
-}
+// The reference returns what the engine returns: one source for the result shapes.
+import type { ChangeResult, IngestResult } from "dink-convex/engine";
+export type { ChangeResult, IngestResult };
 
 export declare function ingest(state: Uint8Array | null, update: Uint8Array, format?: Format): IngestResult;
 export declare function change(

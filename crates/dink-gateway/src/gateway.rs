@@ -413,11 +413,17 @@ impl Gateway {
                 format!("app {name:?} exists"),
             ));
         }
-        let secret = keys::generate(&self.cfg.env, "admin", &app.id, None).ok_or("key")?;
+        let secret = self.new_admin_key(&app.id, "app master").await?;
+        Ok((app, secret))
+    }
+
+    /// A new app master key (type `admin`, scope `admin`) for `app_id`; returns its secret.
+    async fn new_admin_key(&self, app_id: &str, name: &str) -> ApiResult<String> {
+        let secret = keys::generate(&self.cfg.env, "admin", app_id, None).ok_or("key")?;
         let meta = self.new_key_meta(
             &secret,
-            &app.id,
-            "app master",
+            app_id,
+            name,
             "admin",
             None,
             vec!["admin".into()],
@@ -425,7 +431,7 @@ impl Gateway {
             None,
         );
         Store::put(&self.store.keys, &crate::store::tok(&meta.id), &meta).await?;
-        Ok((app, secret))
+        Ok(secret)
     }
 
     pub async fn get_app(&self, id: &str) -> ApiResult<App> {
@@ -1185,18 +1191,7 @@ impl Gateway {
             Ok(x) => x,
             Err(e) if e.code == "CONFLICT" => {
                 let app = self.get_app(name).await?;
-                let secret = keys::generate(&self.cfg.env, "admin", &app.id, None).ok_or("key")?;
-                let meta = self.new_key_meta(
-                    &secret,
-                    &app.id,
-                    "dev admin",
-                    "admin",
-                    None,
-                    vec!["admin".into()],
-                    Labels::new(),
-                    None,
-                );
-                Store::put(&self.store.keys, &crate::store::tok(&meta.id), &meta).await?;
+                let secret = self.new_admin_key(&app.id, "dev admin").await?;
                 (app, secret)
             }
             Err(e) => return Err(e),

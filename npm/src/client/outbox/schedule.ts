@@ -8,11 +8,19 @@
  * which file the app lacks; this adds it.
  */
 import type { FunctionReference, GenericMutationCtx, GenericDataModel } from "convex/server";
-import { getFunctionName } from "convex/server";
+import { getFunctionName, makeFunctionReference } from "convex/server";
 
 /** Where the seed puts the outbox functions, and the reference the sync paths schedule. */
 export const OUTBOX_MODULE = "outboxProcessor";
 export const SCHEDULE_FUNCTION = "scheduleOutboxProcessing";
+
+/**
+ * `internal.outboxProcessor.scheduleOutboxProcessing` by name, for the sync paths that have no
+ * `internal` (createSyncMutations, createSyncTriggersWithHandlers).
+ */
+export const SCHEDULE_OUTBOX_REFERENCE = makeFunctionReference<"mutation">(
+  `${OUTBOX_MODULE}:${SCHEDULE_FUNCTION}`,
+) as unknown as FunctionReference<"mutation", "internal">;
 
 export const OUTBOX_MODULE_HINT =
   `export the outbox functions from convex/${OUTBOX_MODULE}.ts: ` +

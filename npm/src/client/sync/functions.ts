@@ -12,10 +12,10 @@ import type {
   RegisteredMutation,
   RegisteredQuery,
 } from "convex/server";
-import { makeFunctionReference, type FunctionReference } from "convex/server";
+import type { FunctionReference } from "convex/server";
 import { ConvexError, type ObjectType } from "convex/values";
 import { diff, EngineError } from "../../engine/index.js";
-import { OUTBOX_MODULE, SCHEDULE_FUNCTION, scheduleDrain } from "../outbox/schedule.js";
+import { SCHEDULE_OUTBOX_REFERENCE, scheduleDrain } from "../outbox/schedule.js";
 import { authorizeSyncCall, type SyncAuthorize } from "./authorize.js";
 import { idProblem } from "./ids.js";
 import { readFeed } from "./feed.js";
@@ -52,11 +52,6 @@ export interface SyncMutationsOptions<DataModel extends GenericDataModel = Gener
    */
   outboxScheduler?: FunctionReference<"mutation", "internal"> | null;
 }
-
-/** `internal.outboxProcessor.scheduleOutboxProcessing` by name: the module the seed fixes. */
-const DEFAULT_OUTBOX_SCHEDULER = makeFunctionReference<"mutation">(
-  `${OUTBOX_MODULE}:${SCHEDULE_FUNCTION}`,
-) as unknown as FunctionReference<"mutation", "internal">;
 
 export type ApplyDeltaFromEdgeArgs = ObjectType<typeof applyDeltaArgs>;
 export type GetDocumentStateArgs = ObjectType<typeof getDocumentStateArgs>;
@@ -120,7 +115,7 @@ export function createSyncMutations<DataModel extends GenericDataModel>(
       for (const [edgeId, { count, lastOpId }] of appliedByEdge) {
         await touchSession(syncWriter(db), edgeId, lastOpId, count, now);
       }
-      const scheduler = options.outboxScheduler === undefined ? DEFAULT_OUTBOX_SCHEDULER : options.outboxScheduler;
+      const scheduler = options.outboxScheduler === undefined ? SCHEDULE_OUTBOX_REFERENCE : options.outboxScheduler;
       if (appliedByEdge.size > 0 && scheduler !== null) {
         try {
           await scheduleDrain(ctx, scheduler);

@@ -4,7 +4,6 @@
  * same transaction (convex-helpers Triggers + customMutation). A mutation that throws therefore
  * leaves no delta and no outbox item; writes to other tables are untouched.
  */
-import { makeFunctionReference } from "convex/server";
 import type {
   FunctionReference,
   FunctionVisibility,
@@ -17,7 +16,7 @@ import type {
 import { customMutation, type CustomBuilder } from "convex-helpers/server/customFunctions";
 import { Triggers, type Change } from "convex-helpers/server/triggers";
 import { change as engineChange, type EngineLimits } from "../../engine/index.js";
-import { OUTBOX_MODULE, OutboxModuleError, SCHEDULE_FUNCTION, scheduleDrain } from "../outbox/schedule.js";
+import { OutboxModuleError, SCHEDULE_OUTBOX_REFERENCE, scheduleDrain } from "../outbox/schedule.js";
 import { CONVEX_ORIGIN, crdtFields, loadDocument, recordChange, syncWriter } from "./rows.js";
 
 /**
@@ -60,11 +59,6 @@ export type SyncMutationBuilder<
   Visibility,
   Record<string, unknown>
 >;
-
-/** `internal.outboxProcessor.scheduleOutboxProcessing` by name: the module the seed fixes. */
-const DEFAULT_SCHEDULE_REFERENCE = makeFunctionReference<"mutation">(
-  `${OUTBOX_MODULE}:${SCHEDULE_FUNCTION}`,
-) as unknown as FunctionReference<"mutation", "internal">;
 
 /** Per-call bookkeeping, carried on the ctx the triggers receive. */
 const CALL_STATE = Symbol.for("dink-convex.syncMutation.call");
@@ -186,7 +180,7 @@ export function createSyncTriggersWithHandlers(
       // No hook runs after the handler here, so the drain is scheduled with the first delta:
       // still one per mutation, and only when something was queued.
       state.onEnqueue = async () => {
-        if (state.enqueued === 1) await scheduleDrain(ctx, DEFAULT_SCHEDULE_REFERENCE);
+        if (state.enqueued === 1) await scheduleDrain(ctx, SCHEDULE_OUTBOX_REFERENCE);
       };
       return triggers.wrapDB({ ...ctx, [CALL_STATE]: state } as CtxWithState<GenericDataModel>) as unknown as Ctx;
     },
