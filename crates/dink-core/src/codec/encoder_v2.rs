@@ -5,7 +5,8 @@
 //! which is how yjs stores a top-level `Uint8Array` map value) gets the length twice: the
 //! resulting update cannot be decoded by yjs or yrs. This wrapper delegates everything to
 //! yrs' encoder except the raw byte path, which it appends byte by byte to the same buffer.
-//! Every v2 encoding in the engine goes through [`encode_v2`] / [`FixedEncoderV2`].
+//! Every v2 encoding in the engine goes through [`encode_v2`] / [`FixedEncoderV2`], which also
+//! writes object values with sorted keys (codec/canonical.rs).
 
 use yrs::block::ClientID;
 use yrs::encoding::write::Write;
@@ -71,7 +72,13 @@ impl Encoder for FixedEncoderV2 {
         self.0.write_len(len)
     }
     fn write_any(&mut self, any: &Any) {
-        self.0.write_any(any)
+        // yrs' `write_any` encodes the value v1-style into the same buffer `write_u8` fills;
+        // written here with sorted object keys (codec/canonical.rs) for deterministic bytes.
+        // Its strings are length-prefixed in that buffer (not the v2 string column), so encode
+        // to bytes first and append them raw.
+        let mut bytes = Vec::new();
+        super::canonical::write_any_sorted(any, &mut bytes);
+        self.write_all(&bytes)
     }
     fn write_json(&mut self, any: &Any) {
         self.0.write_json(any)

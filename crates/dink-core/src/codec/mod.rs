@@ -6,6 +6,7 @@
 //! `_deletedAt`). Stored state and forwarded deltas are Yjs update v2; ingest also accepts v1.
 //! State vectors always use the standard (v1) encoding, which yjs uses for both formats.
 
+mod canonical;
 mod change;
 mod encoder_v2;
 mod ingest;

@@ -24,8 +24,9 @@ pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineE
         return Err(EngineError::invalid_delta("state is empty"));
     }
     // yrs' byte-level diff is the fast path, but its v2 output goes through the encoder path
-    // that corrupts binary content (see encoder_v2.rs); states holding binary content take the
-    // slower route through a document and the fixed encoder.
+    // that corrupts binary content (see encoder_v2.rs) and writes object values in HashMap order
+    // (see canonical.rs); states holding binary content or any array or object value take the
+    // slower route through a document and the fixed, sorting encoder.
     let summary = prescan(state, UpdateFormat::V2)?;
     // What a snapshot forwards must have the row layout, as what ingest stores does.
     if let Some(issue) = summary.layout_issue {
@@ -33,7 +34,7 @@ pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineE
             "stored state is not a row document: {issue}"
         )));
     }
-    if summary.binary_items == 0 {
+    if summary.binary_items == 0 && summary.max_any_depth == 0 {
         // yrs' byte-level diff reads the state vector in its v2 form, while the wire (like yjs)
         // always uses the standard encoding.
         return yrs::diff_updates_v2(state, &sv.encode_v2())
@@ -85,5 +86,8 @@ pub fn convert_v1_to_v2(update: &[u8]) -> Result<Vec<u8>, EngineError> {
 
 /// Re-encodes a v2 update as v1.
 pub fn convert_v2_to_v1(update: &[u8]) -> Result<Vec<u8>, EngineError> {
-    Ok(decode_update(update, UpdateFormat::V2)?.encode_v1())
+    Ok(super::canonical::encode_v1_canonical(&decode_update(
+        update,
+        UpdateFormat::V2,
+    )?))
 }
