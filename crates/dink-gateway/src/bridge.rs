@@ -17,15 +17,126 @@ use sha2::Sha256;
 pub const TOKEN_TTL_SECS: i64 = 300;
 
 /// The app's bridge configuration, stored in the `dink_bridges` bucket (never in the App record,
-/// which every key of the app may read).
+/// which every key of the app may read; that bucket is the gateway's only, and no API returns
+/// `secret` after `CONFIGURE_BRIDGE` nor `deploy_key` ever).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BridgeConfig {
     pub secret: String,
-    /// What `CONFIGURE_BRIDGE` was given (`[BridgeService]`), kept for the relay to come.
+    /// What `CONFIGURE_BRIDGE` was given (`[BridgeService]`, checked by [`validate_services`]):
+    /// the methods the relay (`relay.rs`) forwards to Convex.
     #[serde(default)]
     pub services: Value,
     #[serde(default)]
     pub has_deploy_key: bool,
+    /// The Convex deploy key sent as `Authorization: Convex <deploy_key>` by the relay.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub deploy_key: String,
+}
+
+/// One bridged method: where the relay sends a call.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BridgeMethod {
+    /// `action`, `mutation` or `query`: Convex's `POST /api/<kind>`.
+    pub kind: String,
+    /// The Convex function path, e.g. `bridge:Sensor_Read`.
+    pub function: String,
+}
+
+fn str_field<'a>(v: &'a Value, names: &[&str]) -> Option<&'a str> {
+    names.iter().find_map(|n| v.get(*n).and_then(Value::as_str))
+}
+
+/// Check `CONFIGURE_BRIDGE`'s `services` (the manifest's `[{name, methods:[{name, type,
+/// bridgeFunction, originalFunction?, originalType?, custom?, auth?}]}]`; `bridge_function` is
+/// accepted too). `null` is `[]`. Returns the value to store.
+pub fn validate_services(services: Value) -> Result<Value, String> {
+    let services = if services.is_null() {
+        Value::Array(Vec::new())
+    } else {
+        services
+    };
+    let list = services
+        .as_array()
+        .ok_or("services must be an array of {name, methods}")?;
+    if list.len() > 1000 {
+        return Err("at most 1000 services".into());
+    }
+    for (i, s) in list.iter().enumerate() {
+        let name = str_field(s, &["name"]).unwrap_or("");
+        if !crate::keys::valid_id(name) {
+            return Err(format!(
+                "services[{i}].name must be 1-64 letters, digits, '-' or ':'"
+            ));
+        }
+        let methods = match s.get("methods") {
+            None | Some(Value::Null) => &[][..],
+            Some(Value::Array(m)) => m.as_slice(),
+            Some(_) => return Err(format!("services[{i}].methods must be an array")),
+        };
+        for (j, m) in methods.iter().enumerate() {
+            let at = format!("services[{i}].methods[{j}]");
+            if !crate::keys::valid_id(str_field(m, &["name"]).unwrap_or("")) {
+                return Err(format!(
+                    "{at}.name must be 1-64 letters, digits, '-' or ':'"
+                ));
+            }
+            if !matches!(
+                str_field(m, &["type"]).unwrap_or(""),
+                "" | "action" | "mutation" | "query"
+            ) {
+                return Err(format!("{at}.type must be action, mutation or query"));
+            }
+            let f = str_field(m, &["bridgeFunction", "bridge_function"]).unwrap_or("");
+            if f.is_empty() || f.len() > 512 || f.chars().any(|c| c.is_whitespace()) {
+                return Err(format!(
+                    "{at}.bridgeFunction must be a Convex function path (e.g. \"bridge:Svc_Method\")"
+                ));
+            }
+        }
+    }
+    Ok(services)
+}
+
+/// The bridged method `service`.`method`, or the error code `SERVICE_NOT_FOUND` /
+/// `METHOD_NOT_FOUND`.
+pub fn find_method(
+    services: &Value,
+    service: &str,
+    method: &str,
+) -> Result<BridgeMethod, &'static str> {
+    let s = services
+        .as_array()
+        .and_then(|l| l.iter().find(|s| str_field(s, &["name"]) == Some(service)))
+        .ok_or("SERVICE_NOT_FOUND")?;
+    let m = s
+        .get("methods")
+        .and_then(Value::as_array)
+        .and_then(|l| l.iter().find(|m| str_field(m, &["name"]) == Some(method)))
+        .ok_or("METHOD_NOT_FOUND")?;
+    let kind = match str_field(m, &["type"]).unwrap_or("") {
+        "" => "action",
+        k => k,
+    };
+    Ok(BridgeMethod {
+        kind: kind.to_string(),
+        function: str_field(m, &["bridgeFunction", "bridge_function"])
+            .unwrap_or("")
+            .to_string(),
+    })
+}
+
+/// The names of the bridged services.
+pub fn service_names(services: &Value) -> Vec<String> {
+    services
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .filter_map(|s| str_field(s, &["name"]))
+                .filter(|n| crate::keys::valid_id(n))
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A token as the edge receives it (camelCase: it is passed to Convex as the `_dink` argument).
@@ -118,6 +229,37 @@ mod tests {
             canonical_payload("x\u{2028}", "a<b>&\"c", 2, &[]),
             r#"{"appId":"x\u2028","edgeId":"a\u003cb\u003e\u0026\"c","exp":2,"groups":[]}"#
         );
+    }
+
+    #[test]
+    fn services_are_checked_and_methods_found() {
+        let v = serde_json::json!([{"name": "Sensor", "methods": [
+            {"name": "Read", "bridgeFunction": "bridge:Sensor_Read"},
+            {"name": "Count", "type": "mutation", "bridge_function": "bridge:Sensor_Count"}]}]);
+        let v = validate_services(v).expect("valid");
+        assert_eq!(
+            find_method(&v, "Sensor", "Read"),
+            Ok(BridgeMethod {
+                kind: "action".into(),
+                function: "bridge:Sensor_Read".into()
+            })
+        );
+        assert_eq!(
+            find_method(&v, "Sensor", "Count").map(|m| m.kind),
+            Ok("mutation".into())
+        );
+        assert_eq!(find_method(&v, "Sensor", "Nope"), Err("METHOD_NOT_FOUND"));
+        assert_eq!(find_method(&v, "Other", "Read"), Err("SERVICE_NOT_FOUND"));
+        assert_eq!(service_names(&v), vec!["Sensor"]);
+        assert_eq!(validate_services(Value::Null), Ok(serde_json::json!([])));
+        for bad in [
+            serde_json::json!({"name": "x"}),
+            serde_json::json!([{"name": "a.b", "methods": []}]),
+            serde_json::json!([{"name": "S", "methods": [{"name": "M"}]}]),
+            serde_json::json!([{"name": "S", "methods": [{"name": "M", "type": "cron", "bridgeFunction": "f"}]}]),
+        ] {
+            assert!(validate_services(bad.clone()).is_err(), "{bad}");
+        }
     }
 
     #[test]

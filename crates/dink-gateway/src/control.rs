@@ -356,7 +356,12 @@ async fn handle(gw: &Gateway, msg: &Message) -> ApiResult<Value> {
         "$API.SERVICES.REGISTER" => {
             let descriptor: Value = parse_body(body)?;
             let d = descriptor.get("descriptor").cloned().unwrap_or(descriptor);
-            to_value(&gw.register_service(&k, d).await?)
+            let info = gw.register_service(&k, d).await?;
+            if info.location == "center" {
+                // A center process now answers this service: the bridge relay steps aside.
+                gw.bridges_changed(&k.app_id, true).await;
+            }
+            to_value(&info)
         }
         "$API.SERVICES.DEREGISTER" => {
             require(&k, &["services:expose"])?;
@@ -372,6 +377,9 @@ async fn handle(gw: &Gateway, msg: &Message) -> ApiResult<Value> {
                 .filter(|_| k.key_type == "edge")
                 .unwrap_or_else(|| crate::store::CENTER.into());
             gw.store.delete_service(&k.app_id, &edge, &name).await?;
+            if edge == crate::store::CENTER {
+                gw.bridges_changed(&k.app_id, false).await;
+            }
             Ok(json!({ "deregistered": true, "name": name }))
         }
         "$API.SERVICES.LIST"

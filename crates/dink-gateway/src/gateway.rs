@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
+use crate::cache::TtlCache;
 use crate::keys;
 use crate::metrics::Metrics;
 use crate::natsd::{NatsCreds, APPS_ACCOUNT};
@@ -25,6 +26,14 @@ pub const MAX_RPC_TIMEOUT: Duration = Duration::from_secs(300);
 pub const DEFAULT_RPC_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most edges one scatter call reaches.
 pub const MAX_SCATTER: usize = 1000;
+/// How long a key's metadata (and an edge's existence) is served from this process's cache
+/// before JetStream KV is asked again. A revoke invalidates at once (below).
+pub const KEY_CACHE_TTL: Duration = Duration::from_secs(2);
+/// Most entries of each lookup cache.
+pub const KEY_CACHE_MAX: usize = 10_000;
+/// GATEWAY-account subject every gateway process subscribes to (no queue group): the body is a
+/// revoked key's id, dropped from every process's key cache.
+pub const KEYS_REVOKED_SUBJECT: &str = "dink.gw.keys.revoked";
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -40,6 +49,14 @@ pub struct Config {
     /// Upper bound of a NATS user JWT's lifetime: a connection re-authenticates (and a revoked
     /// key is refused) at least this often.
     pub user_jwt_ttl: Duration,
+    /// How long the sync relay collects edge deltas before one `applyDelta` call (ms; default
+    /// 5; `--sync-batch-ms`).
+    pub sync_batch_ms: u64,
+    /// How long a Convex call is retried (network errors, timeouts, 5xx, 408, 429) before the
+    /// edges are answered `UNAVAILABLE` (default 20 s).
+    pub sync_retry_deadline: Duration,
+    /// Timeout of one HTTP attempt to Convex (default 10 s).
+    pub convex_attempt_timeout: Duration,
 }
 
 impl Config {
@@ -52,6 +69,9 @@ impl Config {
             data_dir,
             heartbeat_timeout: Duration::from_secs(90),
             user_jwt_ttl: Duration::from_secs(600),
+            sync_batch_ms: 5,
+            sync_retry_deadline: Duration::from_secs(20),
+            convex_attempt_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -138,6 +158,14 @@ pub struct Gateway {
     pub sys: Option<async_nats::Client>,
     pub issuer: nkeys::KeyPair,
     pub metrics: Metrics,
+    /// The sync relay's in-process state (batchers, per-app counters).
+    pub sync: crate::sync::SyncState,
+    /// Key metadata by key id, [`KEY_CACHE_TTL`] (see [`Gateway::authenticate`]).
+    pub key_cache: TtlCache<String, KeyMetadata>,
+    /// `(app, edge)` pairs known to exist (edges are never deleted), [`KEY_CACHE_TTL`].
+    pub edge_cache: TtlCache<(String, String), ()>,
+    /// The bridge relay's control channel (`relay.rs`).
+    pub relay: crate::relay::Relay,
 }
 
 /// A running gateway; its tasks stop when this is dropped (or on [`Running::shutdown`]).
@@ -151,6 +179,7 @@ pub struct Running {
 
 impl Running {
     pub fn shutdown(&mut self) {
+        self.gateway.sync.shutdown();
         for t in self.tasks.drain(..) {
             t.abort();
         }
@@ -236,11 +265,19 @@ impl Gateway {
             sys,
             issuer,
             metrics: Metrics::default(),
+            sync: crate::sync::SyncState::default(),
+            key_cache: TtlCache::new(KEY_CACHE_TTL, KEY_CACHE_MAX),
+            edge_cache: TtlCache::new(KEY_CACHE_TTL, KEY_CACHE_MAX),
+            relay: crate::relay::Relay::default(),
         });
         let admin_key_file = gw.ensure_admin_key().await?;
         let mut tasks = Vec::new();
+        tasks.push(spawn_revocations(gw.clone()).await?);
         tasks.push(crate::callout::spawn(gw.clone()).await?);
         tasks.extend(crate::control::spawn(gw.clone()).await?);
+        tasks.extend(crate::sync::spawn(gw.clone()).await?);
+        tasks.push(crate::fanout::spawn(gw.clone()));
+        tasks.push(crate::relay::spawn(gw.clone()).await?);
         let (http_task, http_addr) = crate::http::spawn(gw.clone()).await?;
         tasks.push(http_task);
         Ok(Running {
@@ -321,16 +358,27 @@ impl Gateway {
 
     // ---- authentication -------------------------------------------------------------------
 
-    /// Look a presented key up: hash compared in constant time, active, not expired.
+    /// Look a presented key up: hash compared in constant time, active, not expired. The
+    /// metadata comes from this process's cache when younger than [`KEY_CACHE_TTL`] (unknown keys
+    /// are never cached); a revoke drops it from every gateway's cache at once.
     pub async fn authenticate(&self, secret: &str) -> ApiResult<KeyMetadata> {
         if secret.is_empty() || secret.len() > 512 {
             return Err(ApiError::unauthorized());
         }
-        let meta = self
-            .store
-            .key(&keys::key_id(secret))
-            .await?
-            .ok_or_else(ApiError::unauthorized)?;
+        let id = keys::key_id(secret);
+        let meta = match self.key_cache.get(&id) {
+            Some(m) => m,
+            None => {
+                let epoch = self.key_cache.epoch();
+                let m = self
+                    .store
+                    .key(&id)
+                    .await?
+                    .ok_or_else(ApiError::unauthorized)?;
+                self.key_cache.insert_if(epoch, id, m.clone());
+                m
+            }
+        };
         let stored = meta.key_hash.as_deref().unwrap_or("");
         if !keys::hash_matches(secret, stored) || meta.status != "active" {
             return Err(ApiError::unauthorized());
@@ -465,14 +513,34 @@ impl Gateway {
         } else {
             secret.to_string()
         };
+        if deploy_key.len() > 4096 || deploy_key.chars().any(char::is_whitespace) {
+            return Err(ApiError::bad(
+                "deploy_key must be at most 4096 characters without spaces",
+            ));
+        }
+        let services = crate::bridge::validate_services(services).map_err(ApiError::bad)?;
         let count = services.as_array().map_or(0, Vec::len);
         let config = crate::bridge::BridgeConfig {
             secret: secret.clone(),
             services,
             has_deploy_key: !deploy_key.is_empty(),
+            deploy_key: deploy_key.to_string(),
         };
         Store::put(&self.store.bridges, &crate::store::tok(app_id), &config).await?;
+        // This process relays the new services before answering; the others within ms.
+        self.bridges_changed(app_id, true).await;
         Ok(json!({ "status": "configured", "bridge_secret": secret, "services_count": count }))
+    }
+
+    /// Make every gateway's bridge relay reload `app`'s subscriptions: this process's (waiting
+    /// for it, bounded, when `wait`) and the others' through [`crate::relay::BRIDGES_CHANGED`].
+    pub async fn bridges_changed(&self, app: &str, wait: bool) {
+        self.relay.refresh(app, wait).await;
+        let _ = self
+            .state
+            .publish(crate::relay::BRIDGES_CHANGED, app.to_string().into())
+            .await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.state.flush()).await;
     }
 
     /// `$EDGE.<app>.<edge>.CONVEX_TOKEN`: a bridge token for the calling edge key's own identity.
@@ -535,9 +603,16 @@ impl Gateway {
             }
         }
         Store::put(&self.store.keys, &crate::store::tok(&meta.id), &meta).await?;
+        // A sync key given again replaces its stored metadata: no gateway may keep the old one.
+        self.forget_key(&meta.id).await;
         if let Some(old) = app.convex_sync_key_id.as_deref().filter(|o| *o != meta.id) {
             let _ = self.revoke_key(app_id, old, "sync key replaced").await;
         }
+        let convex = crate::store::ConvexConfig {
+            site_url: site_url.trim_end_matches('/').to_string(),
+            sync_key: secret.clone(),
+        };
+        Store::put(&self.store.convex, &crate::store::tok(app_id), &convex).await?;
         app.convex_url = Some(convex_url.to_string()).filter(|s| !s.is_empty());
         app.convex_site_url = Some(site_url.to_string()).filter(|s| !s.is_empty());
         app.convex_sync_key_id = Some(meta.id.clone());
@@ -670,9 +745,12 @@ impl Gateway {
         )
     }
 
-    /// `$ADMIN.APPS.CONVEX_STATUS`. The metrics are zero until the sync relay (next issue).
+    /// `$ADMIN.APPS.CONVEX_STATUS`. The metrics are this process's sync counters for the app:
+    /// `deltas_processed` = applied + duplicate + noop, `deltas_routed` = events published to
+    /// edges, `errors` = rejected + unavailable.
     pub async fn convex_status(&self, app_id: &str) -> ApiResult<Value> {
         let app = self.get_app(app_id).await?;
+        let st = self.sync.stats(app_id);
         let status = app
             .convex_status
             .clone()
@@ -681,7 +759,11 @@ impl Gateway {
             "app_id": app.id,
             "status": status,
             "message": if app.convex_site_url.is_some() { "Convex URLs and sync key stored" } else { "not configured" },
-            "metrics": { "deltas_processed": 0, "deltas_routed": 0, "errors": 0 },
+            "metrics": {
+                "deltas_processed": st.applied + st.duplicate + st.noop,
+                "deltas_routed": st.fanout_events,
+                "errors": st.rejected + st.unavailable,
+            },
         }))
     }
 
@@ -717,6 +799,7 @@ impl Gateway {
         k.revoked_at = Some(rfc3339_ms(now_ms()));
         k.revoke_reason = Some(reason.to_string()).filter(|r| !r.is_empty());
         Store::put(&self.store.keys, &crate::store::tok(&k.id), &k).await?;
+        self.forget_key(&k.id).await;
         let mut kicked = false;
         if let (Some(edge), "edge") = (k.edge_id.as_deref(), k.key_type.as_str()) {
             kicked = self
@@ -742,6 +825,31 @@ impl Gateway {
             });
         }
         Ok(json!({ "revoked": true, "key_id": k.id, "edge_kicked": kicked }))
+    }
+
+    /// Drop a key from this process's cache and tell every other gateway to (on
+    /// [`KEYS_REVOKED_SUBJECT`], flushed before returning, so the revoke's reply comes after).
+    pub async fn forget_key(&self, key_id: &str) {
+        self.key_cache.invalidate(&key_id.to_string());
+        let _ = self
+            .state
+            .publish(KEYS_REVOKED_SUBJECT, key_id.to_string().into())
+            .await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.state.flush()).await;
+    }
+
+    /// Was `edge` ever registered in `app`? (Cached when true: edges are never deleted.)
+    pub async fn edge_exists(&self, app: &str, edge: &str) -> ApiResult<bool> {
+        let k = (app.to_string(), edge.to_string());
+        if self.edge_cache.get(&k).is_some() {
+            return Ok(true);
+        }
+        let epoch = self.edge_cache.epoch();
+        let found = self.store.edge(app, edge).await?.is_some();
+        if found {
+            self.edge_cache.insert_if(epoch, k, ());
+        }
+        Ok(found)
     }
 
     // ---- edges and presence -----------------------------------------------------------------
@@ -979,7 +1087,7 @@ impl Gateway {
                 )));
             }
         }
-        if self.store.edge(app, &req.edge_id).await?.is_none() {
+        if !self.edge_exists(app, &req.edge_id).await? {
             self.metrics.rpc("edge_not_found", 0);
             return Err(ApiError::not_found(
                 "EDGE_NOT_FOUND",
@@ -1233,6 +1341,25 @@ impl Gateway {
             "groups": req.groups,
         }))
     }
+}
+
+/// Subscribe (every process, no queue group) to [`KEYS_REVOKED_SUBJECT`] in the GATEWAY account
+/// and drop the named keys from this process's cache.
+async fn spawn_revocations(gw: Arc<Gateway>) -> Result<JoinHandle<()>, String> {
+    use futures_util::StreamExt;
+    let mut sub = gw
+        .state
+        .subscribe(KEYS_REVOKED_SUBJECT)
+        .await
+        .map_err(|e| format!("subscribe {KEYS_REVOKED_SUBJECT}: {e}"))?;
+    gw.state.flush().await.map_err(|e| format!("flush: {e}"))?;
+    Ok(tokio::spawn(async move {
+        while let Some(msg) = sub.next().await {
+            if let Ok(id) = std::str::from_utf8(&msg.payload) {
+                gw.key_cache.invalidate(&id.trim().to_string());
+            }
+        }
+    }))
 }
 
 /// Time a kicked edge gets to leave on its own before a revoked key's connections are closed.

@@ -1,6 +1,7 @@
 //! The HTTP API (default port 8222). Route table and bodies: docs/gateway.md.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -39,6 +40,8 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/", get(root))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .route("/status", get(status_page))
+        .route("/status.json", get(status_json))
         .route("/api/edge/call", post(call))
         .route("/api/edge/scatter", post(scatter))
         .route("/api/edges", get(edges))
@@ -77,6 +80,30 @@ fn json_reply(r: ApiResult<Value>) -> Response {
             .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     }
     resp
+}
+
+/// Authenticate the request (as [`auth`]), then run `f` with the key; the error of either is
+/// the result.
+async fn with_key<T, F, Fut>(gw: Arc<Gateway>, headers: &HeaderMap, f: F) -> ApiResult<T>
+where
+    F: FnOnce(Arc<Gateway>, KeyMetadata) -> Fut,
+    Fut: Future<Output = ApiResult<T>>,
+{
+    let k = auth(&gw, headers).await?;
+    f(gw, k).await
+}
+
+/// A JSON route behind [`auth`]: `f`'s result in the `{success, data | error}` envelope.
+async fn authed<F, Fut>(gw: Arc<Gateway>, headers: &HeaderMap, f: F) -> Response
+where
+    F: FnOnce(Arc<Gateway>, KeyMetadata) -> Fut,
+    Fut: Future<Output = ApiResult<Value>>,
+{
+    json_reply(with_key(gw, headers, f).await)
+}
+
+fn to_json<T: serde::Serialize>(v: T) -> ApiResult<Value> {
+    serde_json::to_value(v).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// The app sync key (a center key) or an app admin key from `Authorization: Bearer`.
@@ -164,26 +191,34 @@ async fn metrics(State(gw): Gw) -> Response {
     with_headers(r)
 }
 
+async fn status_json(State(gw): Gw) -> Response {
+    with_headers(axum::Json(crate::status::status_json(&gw).await).into_response())
+}
+
+async fn status_page(State(gw): Gw) -> Response {
+    let v = crate::status::status_json(&gw).await;
+    let mut r = crate::status::status_html(&v).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    with_headers(r)
+}
+
 async fn call(State(gw): Gw, headers: HeaderMap, body: Body) -> Response {
-    json_reply(
-        async {
-            let k = auth(&gw, &headers).await?;
-            let req: CallRequest = parse_body(&body_bytes(body).await?)?;
-            gw.call(&k.app_id, &req).await
-        }
-        .await,
-    )
+    authed(gw, &headers, |gw, k| async move {
+        let req: CallRequest = parse_body(&body_bytes(body).await?)?;
+        gw.call(&k.app_id, &req).await
+    })
+    .await
 }
 
 async fn scatter(State(gw): Gw, headers: HeaderMap, body: Body) -> Response {
-    json_reply(
-        async {
-            let k = auth(&gw, &headers).await?;
-            let req: ScatterRequest = parse_body(&body_bytes(body).await?)?;
-            gw.scatter(&k.app_id, &req).await
-        }
-        .await,
-    )
+    authed(gw, &headers, |gw, k| async move {
+        let req: ScatterRequest = parse_body(&body_bytes(body).await?)?;
+        gw.scatter(&k.app_id, &req).await
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -208,33 +243,25 @@ fn parse_labels(s: &str) -> ApiResult<Labels> {
 }
 
 async fn edges(State(gw): Gw, headers: HeaderMap, Query(q): Query<EdgesQuery>) -> Response {
-    json_reply(
-        async {
-            let k = auth(&gw, &headers).await?;
-            let f = EdgeFilter {
-                online_only: matches!(q.online_only.as_deref(), Some("true" | "1")),
-                status: q.status.clone(),
-                service: q.service.clone(),
-                method: q.method.clone(),
-                labels: parse_labels(q.labels.as_deref().unwrap_or(""))?,
-                edge_ids: None,
-            };
-            serde_json::to_value(gw.list_edges(&k.app_id, &f).await?)
-                .map_err(|e| ApiError::internal(e.to_string()))
-        }
-        .await,
-    )
+    authed(gw, &headers, |gw, k| async move {
+        let f = EdgeFilter {
+            online_only: matches!(q.online_only.as_deref(), Some("true" | "1")),
+            status: q.status.clone(),
+            service: q.service.clone(),
+            method: q.method.clone(),
+            labels: parse_labels(q.labels.as_deref().unwrap_or(""))?,
+            edge_ids: None,
+        };
+        to_json(gw.list_edges(&k.app_id, &f).await?)
+    })
+    .await
 }
 
 async fn edge(State(gw): Gw, headers: HeaderMap, Path(edge_id): Path<String>) -> Response {
-    json_reply(
-        async {
-            let k = auth(&gw, &headers).await?;
-            serde_json::to_value(gw.get_edge(&k.app_id, &edge_id).await?)
-                .map_err(|e| ApiError::internal(e.to_string()))
-        }
-        .await,
-    )
+    authed(gw, &headers, |gw, k| async move {
+        to_json(gw.get_edge(&k.app_id, &edge_id).await?)
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -250,38 +277,32 @@ async fn kick(
     Path(edge_id): Path<String>,
     body: Body,
 ) -> Response {
-    json_reply(
-        async {
-            let k = auth(&gw, &headers).await?;
-            let b: ReasonBody = parse_body(&body_bytes(body).await?)?;
-            gw.kick(&k.app_id, &edge_id, b.reason.as_deref().unwrap_or("kicked"))
-                .await
-        }
-        .await,
-    )
+    authed(gw, &headers, |gw, k| async move {
+        let b: ReasonBody = parse_body(&body_bytes(body).await?)?;
+        gw.kick(&k.app_id, &edge_id, b.reason.as_deref().unwrap_or("kicked"))
+            .await
+    })
+    .await
 }
 
 async fn key_create(State(gw): Gw, headers: HeaderMap, body: Body) -> Response {
-    json_reply(
-        async {
-            let k = auth(&gw, &headers).await?;
-            let req: CreateKeyRequest = parse_body(&body_bytes(body).await?)?;
-            if req
-                .app_id
-                .as_deref()
-                .is_some_and(|a| !a.is_empty() && a != k.app_id)
-            {
-                return Err(ApiError::forbidden("the key belongs to another app"));
-            }
-            if req.key_type.is_empty() {
-                return Err(ApiError::bad(
-                    "type is required (edge, client, center or admin)",
-                ));
-            }
-            gw.create_key(&k, &k.app_id, &req).await
+    authed(gw, &headers, |gw, k| async move {
+        let req: CreateKeyRequest = parse_body(&body_bytes(body).await?)?;
+        if req
+            .app_id
+            .as_deref()
+            .is_some_and(|a| !a.is_empty() && a != k.app_id)
+        {
+            return Err(ApiError::forbidden("the key belongs to another app"));
         }
-        .await,
-    )
+        if req.key_type.is_empty() {
+            return Err(ApiError::bad(
+                "type is required (edge, client, center or admin)",
+            ));
+        }
+        gw.create_key(&k, &k.app_id, &req).await
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -291,25 +312,17 @@ struct KeysQuery {
 }
 
 async fn key_list(State(gw): Gw, headers: HeaderMap, Query(q): Query<KeysQuery>) -> Response {
-    json_reply(
-        async {
-            let k = auth(&gw, &headers).await?;
-            serde_json::to_value(gw.list_keys(&k.app_id, q.key_type.as_deref()).await?)
-                .map_err(|e| ApiError::internal(e.to_string()))
-        }
-        .await,
-    )
+    authed(gw, &headers, |gw, k| async move {
+        to_json(gw.list_keys(&k.app_id, q.key_type.as_deref()).await?)
+    })
+    .await
 }
 
 async fn key_get(State(gw): Gw, headers: HeaderMap, Path(key_id): Path<String>) -> Response {
-    json_reply(
-        async {
-            let k = auth(&gw, &headers).await?;
-            serde_json::to_value(gw.get_key(&k.app_id, &key_id).await?.public())
-                .map_err(|e| ApiError::internal(e.to_string()))
-        }
-        .await,
-    )
+    authed(gw, &headers, |gw, k| async move {
+        to_json(gw.get_key(&k.app_id, &key_id).await?.public())
+    })
+    .await
 }
 
 async fn key_revoke(
@@ -318,18 +331,15 @@ async fn key_revoke(
     Path(key_id): Path<String>,
     body: Body,
 ) -> Response {
-    json_reply(
-        async {
-            let k = auth(&gw, &headers).await?;
-            let b: ReasonBody = parse_body(&body_bytes(body).await?)?;
-            if key_id == k.id {
-                return Err(ApiError::bad("a key cannot revoke itself over HTTP"));
-            }
-            gw.revoke_key(&k.app_id, &key_id, b.reason.as_deref().unwrap_or(""))
-                .await
+    authed(gw, &headers, |gw, k| async move {
+        let b: ReasonBody = parse_body(&body_bytes(body).await?)?;
+        if key_id == k.id {
+            return Err(ApiError::bad("a key cannot revoke itself over HTTP"));
         }
-        .await,
-    )
+        gw.revoke_key(&k.app_id, &key_id, b.reason.as_deref().unwrap_or(""))
+            .await
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]
@@ -339,33 +349,26 @@ struct ServicesQuery {
 }
 
 async fn services(State(gw): Gw, headers: HeaderMap, Query(q): Query<ServicesQuery>) -> Response {
-    json_reply(
-        async {
-            let k = auth(&gw, &headers).await?;
-            let s = gw
-                .list_services(&k.app_id, q.edge_id.as_deref(), q.location.as_deref())
-                .await?;
-            serde_json::to_value(s).map_err(|e| ApiError::internal(e.to_string()))
-        }
-        .await,
-    )
+    authed(gw, &headers, |gw, k| async move {
+        to_json(
+            gw.list_services(&k.app_id, q.edge_id.as_deref(), q.location.as_deref())
+                .await?,
+        )
+    })
+    .await
 }
 
 async fn service_describe(State(gw): Gw, headers: HeaderMap, Path(name): Path<String>) -> Response {
-    json_reply(
-        async {
-            let k = auth(&gw, &headers).await?;
-            gw.describe(&k.app_id, &name).await
-        }
-        .await,
-    )
+    authed(gw, &headers, |gw, k| async move {
+        gw.describe(&k.app_id, &name).await
+    })
+    .await
 }
 
 async fn service_llm(State(gw): Gw, headers: HeaderMap, Path(name): Path<String>) -> Response {
-    let r = async {
-        let k = auth(&gw, &headers).await?;
+    let r = with_key(gw, &headers, |gw, k| async move {
         gw.describe(&k.app_id, &name).await
-    }
+    })
     .await;
     match r {
         Ok(d) => {
@@ -437,8 +440,7 @@ fn valid_collection(s: &str) -> bool {
 
 async fn convex_push(State(gw): Gw, headers: HeaderMap, body: Body) -> Response {
     push_reply(
-        async {
-            let k = auth(&gw, &headers).await?;
+        with_key(gw, &headers, |gw, k| async move {
             let bytes = body_bytes(body).await?;
             let raw: Value = serde_json::from_slice(&bytes)
                 .map_err(|e| ApiError::bad(format!("body is not JSON: {e}")))?;
@@ -488,6 +490,12 @@ async fn convex_push(State(gw): Gw, headers: HeaderMap, body: Body) -> Response 
                 }
             }
             let mut duplicates = 0u64;
+            if !b.events.is_empty() {
+                gw.store
+                    .ensure_push_stream(&k.app_id)
+                    .await
+                    .map_err(|e| ApiError::new("UNAVAILABLE", 503, e))?;
+            }
             for e in &b.events {
                 let mut h = async_nats::HeaderMap::new();
                 h.insert(
@@ -516,7 +524,7 @@ async fn convex_push(State(gw): Gw, headers: HeaderMap, body: Body) -> Response 
                 .convex_push_duplicates
                 .fetch_add(duplicates, Ordering::Relaxed);
             Ok(json!({ "accepted": b.events.len() }))
-        }
+        })
         .await,
     )
 }

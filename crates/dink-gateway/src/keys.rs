@@ -293,8 +293,16 @@ pub fn permissions(k: &KeyMetadata) -> Permissions {
                 "$API.SERVICES.DESCRIBE".into(),
                 "$API.SERVICES.DESCRIBE_METHOD".into(),
             ]),
-            "sync:read" => s.push(format!("$SYNC.{a}.>")),
-            "sync:write" => p.push(format!("$SYNC.{a}.>")),
+            // An edge's sync subjects name it (`$SYNC.<app>.<edge>.>`): it cannot push as,
+            // nor read the events of, another edge. Other keys keep the app's whole tree.
+            "sync:read" => s.push(match edge {
+                Some(e) => format!("$SYNC.{a}.{e}.>"),
+                None => format!("$SYNC.{a}.>"),
+            }),
+            "sync:write" => p.push(match edge {
+                Some(e) => format!("$SYNC.{a}.{e}.>"),
+                None => format!("$SYNC.{a}.>"),
+            }),
             "keys:manage" => p.push("$API.KEYS.>".into()),
             "apps:manage" => p.extend(["$ADMIN.APPS.>".into(), "$ADMIN.EDGES.>".into()]),
             _ => {} // kv, streams, webhooks, tunnel, peer: not mapped in this slice

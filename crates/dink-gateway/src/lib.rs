@@ -4,8 +4,11 @@
 //! and the HTTP route table.
 
 pub mod bridge;
+pub mod cache;
 pub mod callout;
 pub mod control;
+pub mod convex;
+pub mod fanout;
 pub mod gateway;
 pub mod http;
 pub mod jwt;
@@ -13,7 +16,10 @@ pub mod keys;
 pub mod llmtxt;
 pub mod metrics;
 pub mod natsd;
+pub mod relay;
+pub mod status;
 pub mod store;
+pub mod sync;
 pub mod types;
 
 pub use gateway::{Config, Gateway, Running};

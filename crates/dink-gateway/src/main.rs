@@ -24,6 +24,7 @@ USAGE:
 OPTIONS (both):
   --heartbeat-timeout-ms N   edge offline after this long without a heartbeat (default 90000)
   --user-jwt-ttl-secs N      NATS user JWT lifetime: connections re-authenticate this often (600)
+  --sync-batch-ms N          collect edge deltas this long before one Convex applyDelta call (5)
 ";
 
 struct Args {
@@ -35,6 +36,7 @@ struct Args {
     env: Option<String>,
     heartbeat_ms: Option<u64>,
     jwt_ttl: Option<u64>,
+    sync_batch_ms: Option<u64>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -52,6 +54,7 @@ fn parse() -> Result<Args, String> {
         env: None,
         heartbeat_ms: None,
         jwt_ttl: None,
+        sync_batch_ms: None,
     };
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -72,6 +75,9 @@ fn parse() -> Result<Args, String> {
             }
             "--user-jwt-ttl-secs" => {
                 a.jwt_ttl = Some(val()?.parse().map_err(|_| "bad --user-jwt-ttl-secs")?)
+            }
+            "--sync-batch-ms" => {
+                a.sync_batch_ms = Some(val()?.parse().map_err(|_| "bad --sync-batch-ms")?)
             }
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown option {other}")),
@@ -161,6 +167,9 @@ async fn run(a: Args) -> Result<(), String> {
     }
     if let Some(s) = a.jwt_ttl {
         cfg.user_jwt_ttl = Duration::from_secs(s.max(5));
+    }
+    if let Some(ms) = a.sync_batch_ms {
+        cfg.sync_batch_ms = ms.min(10_000);
     }
     let nats_url = cfg.nats.url.clone();
     let running = Gateway::start(cfg).await?;

@@ -159,12 +159,15 @@ impl NatsServer {
         let log = std::fs::File::create(opts.dir.join("nats-server.log"))
             .map_err(|e| format!("log file: {e}"))?;
         let log2 = log.try_clone().map_err(|e| format!("log file: {e}"))?;
-        let child = Command::new(&bin)
+        let mut command = Command::new(&bin);
+        command
             .arg("-c")
             .arg(&conf_path)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
-            .stderr(Stdio::from(log2))
+            .stderr(Stdio::from(log2));
+        die_with_parent(&mut command);
+        let child = command
             .spawn()
             .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
         let mut server = NatsServer {
@@ -217,6 +220,27 @@ impl NatsServer {
     }
 }
 
+/// The server is this process's private child: when the process dies without running `Drop`
+/// (SIGKILL, a crash), Linux sends the child SIGTERM, so no nats-server outlives its gateway or
+/// test holding the port and the store. (The signal follows the spawning thread: `dev` spawns
+/// from the main thread, tests from their own.)
+#[cfg(target_os = "linux")]
+fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with_parent(_command: &mut Command) {}
+
 impl Drop for NatsServer {
     fn drop(&mut self) {
         self.kill();
@@ -244,7 +268,7 @@ pub fn config_text(port: u16, store: &Path, c: &NatsCreds, issuer_pub: &str) -> 
     format!(
         r#"listen: "127.0.0.1:{port}"
 server_name: "dink-{port}"
-max_payload: 1048576
+max_payload: 8388608
 max_connections: 10000
 jetstream {{
   store_dir: {store}

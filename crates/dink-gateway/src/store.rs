@@ -7,17 +7,22 @@
 //! | `dink_keys` | `<key id>` | [`KeyMetadata`] (with `key_hash`) |
 //! | `dink_edges` | `<app>.<edge>` | [`EdgeInfo`] (presence) |
 //! | `dink_services` | `<app>.<edge>.<service>` | [`ServiceInfo`] with its descriptor |
+//! | `dink_bridges` | `<app>` | `bridge::BridgeConfig`: bridge secret, services, deploy key |
+//! | `dink_convex` | `<app>` | [`ConvexConfig`]: the Convex site URL and the sync key secret |
+//! | `dink_fanout` | `<app>` | the fan-out lease (which gateway publishes the app's events) |
 //!
 //! KV keys cannot hold `:`, which ids may; it is written as `=` (never in an id).
-//! The stream `DINK_CONVEX_PUSH` (subjects `dink.push.>`) keeps convex-push events, deduplicated
-//! on `Nats-Msg-Id`.
+//! One stream per app, `DINK_PUSH_<app>` (subjects `dink.push.<app>.>`, created on the first
+//! convex-push), keeps convex-push events, deduplicated on `Nats-Msg-Id`.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, kv};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::types::{App, EdgeInfo, KeyMetadata, ServiceInfo};
 
@@ -37,6 +42,30 @@ pub struct Store {
     pub services: kv::Store,
     /// Per-app bridge configuration (`bridge::BridgeConfig`), kept out of the App record.
     pub bridges: kv::Store,
+    /// Per-app Convex configuration with the sync key's secret ([`ConvexConfig`]).
+    pub convex: kv::Store,
+    /// Per-app fan-out leases (max age [`LEASE_TTL`]).
+    pub fanout: kv::Store,
+    /// Push streams known to exist (created or seen by this process).
+    streams: Arc<Mutex<HashSet<String>>>,
+}
+
+/// What the gateway needs to call an app's Convex deployment (bucket `dink_convex`; never
+/// returned by any API).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ConvexConfig {
+    pub site_url: String,
+    pub sync_key: String,
+}
+
+/// A fan-out lease not renewed for this long expires (its KV entry ages out).
+pub const LEASE_TTL: Duration = Duration::from_secs(6);
+/// Name of the legacy single push stream (its subjects overlap the per-app streams).
+pub const LEGACY_PUSH_STREAM: &str = "DINK_CONVEX_PUSH";
+
+/// The app's push stream: `DINK_PUSH_<app>` with `:` written `_`.
+pub fn push_stream_name(app: &str) -> String {
+    format!("DINK_PUSH_{}", app.replace(':', "_"))
 }
 
 pub type StoreResult<T> = Result<T, String>;
@@ -67,16 +96,27 @@ impl Store {
         let edges = bucket(&js, "dink_edges").await?;
         let services = bucket(&js, "dink_services").await?;
         let bridges = bucket(&js, "dink_bridges").await?;
-        js.get_or_create_stream(jetstream::stream::Config {
-            name: "DINK_CONVEX_PUSH".into(),
-            subjects: vec!["dink.push.>".into()],
-            duplicate_window: Duration::from_secs(3600),
-            max_age: Duration::from_secs(7 * 86400),
-            storage: jetstream::stream::StorageType::File,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| format!("create stream DINK_CONVEX_PUSH: {e}"))?;
+        let convex = bucket(&js, "dink_convex").await?;
+        let fanout = match js.get_key_value("dink_fanout").await {
+            Ok(s) => s,
+            Err(_) => js
+                .create_key_value(kv::Config {
+                    bucket: "dink_fanout".into(),
+                    history: 1,
+                    max_age: LEASE_TTL,
+                    storage: jetstream::stream::StorageType::Memory,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| format!("create bucket dink_fanout: {e}"))?,
+        };
+        // The single stream of the first slice: its subjects (`dink.push.>`) overlap the
+        // per-app streams', which JetStream refuses.
+        if js.get_stream(LEGACY_PUSH_STREAM).await.is_ok() {
+            js.delete_stream(LEGACY_PUSH_STREAM)
+                .await
+                .map_err(|e| format!("delete stream {LEGACY_PUSH_STREAM}: {e}"))?;
+        }
         Ok(Store {
             js,
             apps,
@@ -84,7 +124,48 @@ impl Store {
             edges,
             services,
             bridges,
+            convex,
+            fanout,
+            streams: Arc::default(),
         })
+    }
+
+    /// Create the app's push stream if this process has not seen it yet.
+    pub async fn ensure_push_stream(&self, app: &str) -> StoreResult<()> {
+        let name = push_stream_name(app);
+        if self
+            .streams
+            .lock()
+            .map(|s| s.contains(&name))
+            .unwrap_or(false)
+        {
+            return Ok(());
+        }
+        self.js
+            .get_or_create_stream(jetstream::stream::Config {
+                name: name.clone(),
+                subjects: vec![format!("dink.push.{app}.>")],
+                duplicate_window: Duration::from_secs(3600),
+                max_age: Duration::from_secs(7 * 86400),
+                storage: jetstream::stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("create stream {name}: {e}"))?;
+        if let Ok(mut s) = self.streams.lock() {
+            s.insert(name);
+        }
+        Ok(())
+    }
+
+    /// The app's push stream, if it exists.
+    pub async fn push_stream(&self, app: &str) -> Option<jetstream::stream::Stream> {
+        self.js.get_stream(push_stream_name(app)).await.ok()
+    }
+
+    /// The app's Convex configuration (`dink_convex`), if any.
+    pub async fn convex_config(&self, app: &str) -> StoreResult<Option<ConvexConfig>> {
+        Self::get(&self.convex, &tok(app)).await
     }
 
     pub async fn get<T: DeserializeOwned>(b: &kv::Store, key: &str) -> StoreResult<Option<T>> {

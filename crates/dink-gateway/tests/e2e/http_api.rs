@@ -500,7 +500,7 @@ async fn convex_push_is_authenticated_validated_and_deduplicated() {
         .gateway
         .store
         .js
-        .get_stream("DINK_CONVEX_PUSH")
+        .get_stream("DINK_PUSH_app-a")
         .await
         .expect("stream");
     assert_eq!(

@@ -197,8 +197,26 @@ async fn permission_mapping_follows_scopes() {
     assert!(p.subscribe.contains(&"$EDGE.app-a.e1.>".to_string()));
     assert!(p.publish.contains(&"edge.app-a.e1.>".to_string()));
     assert!(
-        p.publish.contains(&"$SYNC.app-a.>".to_string())
-            && p.subscribe.contains(&"$SYNC.app-a.>".to_string())
+        p.publish.contains(&"$SYNC.app-a.e1.>".to_string())
+            && p.subscribe.contains(&"$SYNC.app-a.e1.>".to_string())
     );
+    assert!(!p
+        .publish
+        .iter()
+        .chain(&p.subscribe)
+        .any(|s| s == "$SYNC.app-a.>" || s == "$SYNC.>"));
+    // Other keys keep the app's whole `$SYNC` tree.
+    let sync = env
+        .gw
+        .gateway
+        .configure_convex("app-a", "", "", "")
+        .await
+        .expect("sync key")["sync_key"]
+        .as_str()
+        .expect("s")
+        .to_string();
+    let meta = env.gw.gateway.authenticate(&sync).await.expect("meta");
+    let p = dink_gateway::keys::permissions(&meta);
+    assert!(p.publish.contains(&"$SYNC.app-a.>".to_string()));
     assert!(p.allow_responses);
 }

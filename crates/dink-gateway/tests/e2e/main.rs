@@ -3,7 +3,9 @@
 mod common;
 
 mod auth_callout;
+mod bridge;
 mod http_api;
 mod isolation;
 mod presence;
+mod sync;
 mod two_gateways;

@@ -271,3 +271,84 @@ impl Drop for TermOnDrop {
         }
     }
 }
+
+/// Key metadata is cached per process for up to `KEY_CACHE_TTL` (2 s); a revoke on one gateway
+/// must be refused by the other as soon as the key id broadcast on `dink.gw.keys.revoked`
+/// arrives (milliseconds), well before the TTL would expire the cached entry.
+#[tokio::test]
+async fn a_key_revoked_on_one_gateway_is_refused_at_once_by_the_other() {
+    let dir = TempDir::new();
+    let nats = NatsServer::start(NatsOptions {
+        port: None,
+        dir: dir.0.join("nats"),
+        creds: None,
+    })
+    .expect("nats");
+    let a = dink_gateway::Gateway::start(config(&nats, dir.0.join("gw")))
+        .await
+        .expect("gateway a");
+    let b = dink_gateway::Gateway::start(config(&nats, dir.0.join("gw")))
+        .await
+        .expect("gateway b");
+    let g = &a.gateway;
+    g.create_app("app-a", "", Default::default())
+        .await
+        .expect("app");
+    let root: dink_gateway::types::KeyMetadata = serde_json::from_value(json!({
+        "id": "root", "app_id": "", "name": "", "type": "admin", "scopes": ["admin"],
+        "status": "active", "created_at": "",
+    }))
+    .expect("meta");
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let req = dink_gateway::gateway::CreateKeyRequest {
+            key_type: "center".into(),
+            ..Default::default()
+        };
+        let v = g.create_key(&root, "app-a", &req).await.expect("key");
+        keys.push((
+            v["api_key"].as_str().expect("secret").to_string(),
+            v["key"]["id"].as_str().expect("id").to_string(),
+        ));
+    }
+    let addrs = [a.http_addr.to_string(), b.http_addr.to_string()];
+    for (i, (secret, id)) in keys.iter().enumerate() {
+        // Both gateways have the key cached.
+        for addr in &addrs {
+            let (s, body) = http(addr, "GET", "/api/edges", Some(secret), None).await;
+            assert_eq!(s, 200, "{body}");
+        }
+        let cached_at = Instant::now();
+        // Revoke through one: refused there at once, and by the other well within the TTL.
+        let (by, other) = if i == 0 {
+            (&a, &addrs[1])
+        } else {
+            (&b, &addrs[0])
+        };
+        by.gateway
+            .revoke_key("app-a", id, "test")
+            .await
+            .expect("revoke");
+        let (s, _) = http(
+            &by.http_addr.to_string(),
+            "GET",
+            "/api/edges",
+            Some(secret),
+            None,
+        )
+        .await;
+        assert_eq!(s, 401);
+        loop {
+            let (s, body) = http(other, "GET", "/api/edges", Some(secret), None).await;
+            if s == 401 {
+                break;
+            }
+            assert_eq!(s, 200, "{body}");
+            assert!(
+                cached_at.elapsed() < dink_gateway::gateway::KEY_CACHE_TTL / 2,
+                "the other gateway still accepts the revoked key (cache not invalidated)"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
