@@ -1,100 +1,73 @@
 #!/usr/bin/env node
-// `make demo`: the example app's sync loop end to end, in a LOCAL SANDBOX, NOT CONVEX.
+// `make demo`: the whole sync loop on one machine. Everything is a real process on 127.0.0.1
+// except Convex itself: the example app runs in convex-test (LOCAL SANDBOX, NOT CONVEX; no
+// Convex backend runs offline) behind a real HTTP site.
 //
-//   simulated edges (real Yjs docs) --POST /api/dink/applyDelta--> gateway (node:http, 127.0.0.1)
-//     --> convex-example/convex/http.ts in convex-test --> sync.applyDeltaFromEdge (wasm engine)
-//   tasks.create/toggle/remove (syncMutation) --> delta + outbox row in the same transaction
-//   outbox drain (outboxProcessor.processOutboxBatch, on an interval and self-scheduled)
-//     --POST /api/sync/convex-push--> sink (node:http, plays dinkd) --> every other edge
+//   dink-edge processes (redb stores) --$SYNC.<app>.<edge>.push--> dink-gateway (+ nats-server 2.15.1)
+//     --POST /api/dink/applyDelta--> the app's convex/http.ts in the sandbox
+//   tasks.create/toggle/remove (syncMutation) --> outbox --POST /api/sync/convex-push--> dink-gateway
+//     --JetStream DINK_PUSH_<app> --> $SYNC.<app>.<edge>.events--> every other edge
 //
-// The edges are demo/edge.mjs; convex-test stands in for a deployment (sandbox/convexSandbox.mjs;
-// the gateway and the sink are in sandbox/ too, shared with the benchmark). Everything on the wire
-// is real HTTP on 127.0.0.1. The sink fails a share of pushes with 503 so retries show up. At the
-// end the report compares every row across Convex and every edge; the exit code is 1 when they
-// differ.
+// The script runs phases: edits online, an edge offline while everyone edits, a write Convex
+// refuses (reported to the edge and reverted), an edge kicked and rejoining with a new key, the
+// gateway (and nats-server) killed mid-batch and restarted, and an edge offline past the
+// retention window (catching up from snapshots). It ends with a report and exits 1 if Convex and
+// the edges differ.
 //
-// Environment: DEMO_SEED (default random, printed), DEMO_ROUNDS (12), DEMO_EDGES (3),
-// DEMO_FAILURE_RATE (0.15), DEMO_DEADLINE_MS (50000).
+// Environment: DEMO_SEED (default random, printed), DEMO_EDGES (3), DEMO_ROUNDS (6 per phase).
 
+import { randomUUID } from "node:crypto";
 import { anyApi } from "convex/server";
-import * as Y from "yjs";
 import { prng } from "@dink-convex/testkit";
 import { startConvexSandbox } from "../sandbox/convexSandbox.mjs";
-import { startGateway } from "../sandbox/gateway.mjs";
-import { startSink } from "../sandbox/sink.mjs";
-import { DemoEdge } from "./edge.mjs";
+import { buildBinaries, sleep } from "../sandbox/dinkProcesses.mjs";
+import { startSyncLoop } from "../sandbox/syncLoop.mjs";
+import { purgeDeltaLog } from "../npm/dist/client/sync/retention.js";
 
 const seed = Number(process.env.DEMO_SEED ?? Math.floor(Math.random() * 2 ** 31));
-const ROUNDS = Number(process.env.DEMO_ROUNDS ?? 12);
 const EDGES = Number(process.env.DEMO_EDGES ?? 3);
-const FAILURE_RATE = Number(process.env.DEMO_FAILURE_RATE ?? 0.15);
-const DEADLINE_MS = Number(process.env.DEMO_DEADLINE_MS ?? 50_000);
-const SYNC_KEY = "sandbox-app-sync-key";
+const ROUNDS = Number(process.env.DEMO_ROUNDS ?? 6);
 const COLLECTION = "tasks";
 const startedAt = Date.now();
-const deadline = startedAt + DEADLINE_MS;
-
-// A seeded generator (mulberry32), so a run can be replayed with DEMO_SEED.
 const random = prng(seed);
 const pick = (xs) => xs[Math.floor(random() * xs.length)];
-const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
-const say = (msg) => console.log(`[sandbox ${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
+const say = (msg) => console.log(`[${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
+const phase = (title) => console.log(`\n--- ${title} ---`);
 
-console.log("dink-convex demo: LOCAL SANDBOX, NOT CONVEX (convex-test runs the example app's functions)");
-console.log(`seed ${seed}, ${EDGES} edges, ${ROUNDS} rounds, push failure rate ${FAILURE_RATE}`);
+console.log("dink-convex demo: real nats-server, dink-gateway and dink-edge processes;");
+console.log("the app runs in a LOCAL SANDBOX, NOT CONVEX (convex-test behind a 127.0.0.1 HTTP site)");
+console.log(`seed ${seed}, ${EDGES} edges, ${ROUNDS} rounds per phase`);
 
-// --- start everything ----------------------------------------------------------------------------
-const edges = [];
-const sink = await startSink({ syncKey: SYNC_KEY, edges, failureRate: FAILURE_RATE, random });
-process.env.DINK_HTTP_URL = sink.url;
-process.env.DINK_APP_SYNC_KEY = SYNC_KEY;
-let t;
-try {
-  t = await startConvexSandbox();
-} catch (e) {
-  console.error(`sandbox: cannot start: ${e?.stack ?? e}`);
-  process.exit(2);
-}
-const gateway = await startGateway(t);
-for (let i = 0; i < EDGES; i++) {
-  edges.push(
-    new DemoEdge({
-      id: `edge-${i + 1}`,
-      clientId: 1000 + i,
-      gatewayUrl: gateway.url,
-      syncKey: SYNC_KEY,
-      collection: COLLECTION,
-    }),
-  );
-}
-say(`convex-test app + dink component ready; gateway ${gateway.url}, push sink (dinkd stand-in) ${sink.url}`);
+say("building dink-gateway and dink-edge (cargo, debug)");
+buildBinaries("debug");
+const t = await startConvexSandbox();
+const names = Array.from({ length: EDGES }, (_, i) => `edge-${i + 1}`);
+const loop = await startSyncLoop({ t, appName: "demo-tasks", edgeNames: names, log: say });
+for (const name of names) await loop.startEdge(name);
+say(`nats ${loop.gateway.natsUrl}, gateway ${loop.gateway.httpUrl}, sandbox site ${loop.site.url}`);
+say(`status page: ${loop.gateway.httpUrl}/status`);
 
-// The outbox drain on an interval, as the cron would; the processor also schedules itself.
-const drain = { runs: 0, errors: 0, lastError: "" };
-let draining = false;
-const drainTimer = setInterval(async () => {
-  if (draining) return;
-  draining = true;
-  try {
-    await t.action(anyApi.outboxProcessor.processOutboxBatch, {});
-    drain.runs++;
-  } catch (e) {
-    drain.errors++;
-    if (drain.lastError !== String(e?.message ?? e)) {
-      drain.lastError = String(e?.message ?? e);
-      say(`outbox drain failed: ${drain.lastError}`);
+const rejectedByCallback = [];
+const counted = new Set();
+function collectEvents() {
+  for (const [name, edge] of loop.edges) {
+    for (const e of edge.events) {
+      if (counted.has(e)) continue;
+      counted.add(e);
+      if (e.event === "rejected") {
+        rejectedByCallback.push({ edge: name, ...e });
+        say(`${name}: onSyncRejected ${e.collection}/${e.doc_id} op ${e.op_id}: ${e.error.code} ${e.error.message}`);
+      }
     }
-  } finally {
-    draining = false;
   }
-}, 200);
+}
 
-// --- the workload --------------------------------------------------------------------------------
+// --- the workload ----------------------------------------------------------------------------
 const convexOps = { create: 0, toggle: 0, remove: 0 };
 async function convexStep() {
   const tasks = await t.query(anyApi.tasks.list, {});
   const r = random();
-  if (tasks.length === 0 || r < 0.45) {
+  if (tasks.length < 3 || r < 0.5) {
     await t.mutation(anyApi.tasks.create, { title: `convex task ${++convexOps.create}` });
   } else if (r < 0.85) {
     await t.mutation(anyApi.tasks.toggle, { id: pick(tasks)._id });
@@ -105,207 +78,139 @@ async function convexStep() {
   }
 }
 
-function edgeStep(edge) {
-  const live = [...edge.rows()].filter(([, row]) => !row.deleted && row.fields.id !== undefined).map(([id]) => id);
+const edgeOps = { put: 0, update: 0, delete: 0 };
+async function edgeStep(name) {
+  const edge = loop.edges.get(name);
+  const live = (await edge.rows(COLLECTION)).filter((r) => !r.deleted).map((r) => r.doc_id);
   const r = random();
-  if (live.length === 0 || r < 0.3) edge.create(`${edge.edgeId} task ${Math.floor(random() * 1000)}`);
-  else if (r < 0.6) edge.set(pick(live), { completed: random() < 0.5 });
-  else if (r < 0.9) edge.set(pick(live), { title: `${edge.edgeId} renamed ${Math.floor(random() * 1000)}` });
-  else edge.remove(pick(live), Date.now());
-}
-
-async function flushAll() {
-  for (const edge of edges) {
-    try {
-      await edge.flush();
-    } catch (e) {
-      say(`${edge.edgeId}: ${e.message}`);
-    }
+  let command;
+  if (live.length === 0 || r < 0.4) {
+    command = {
+      cmd: "put",
+      doc_id: randomUUID(),
+      fields: { title: `${name} task ${Math.floor(random() * 1000)}`, completed: false },
+    };
+    edgeOps.put++;
+  } else if (r < 0.9) {
+    const fields =
+      random() < 0.5 ? { completed: random() < 0.5 } : { title: `${name} renamed ${Math.floor(random() * 1000)}` };
+    command = { cmd: "put", doc_id: pick(live), fields };
+    edgeOps.update++;
+  } else {
+    command = { cmd: "delete", doc_id: pick(live) };
+    edgeOps.delete++;
   }
+  const reply = await edge.cmd({ ...command, collection: COLLECTION });
+  if (!reply.ok) say(`${name}: ${command.cmd} failed: ${JSON.stringify(reply.error)}`);
 }
 
-for (let round = 1; round <= ROUNDS; round++) {
-  for (const edge of edges) {
-    // An offline edge keeps editing; what it queued goes out when it reconnects.
-    if (random() < 0.2) edge.setOnline(!edge.online);
-    for (let k = 0; k < 2; k++) edgeStep(edge);
-  }
-  await convexStep();
-  await flushAll();
-  const states = edges.map((e) => `${e.edgeId}${e.online ? "" : " (offline)"}`).join(", ");
-  const o = await outboxCounts();
-  say(
-    `round ${String(round).padStart(2)}: ${(await t.query(anyApi.tasks.list, {})).length} rows in Convex; outbox ${o.sent}/${o.total} sent; pushes delivered ${sink.stats.delivered}, failed ${sink.stats.failed}; edges ${states}`,
-  );
-  await sleep(100);
-}
-
-// Two edges edit different fields of one row while both are offline; both edits must survive.
-const [a, b] = edges;
-a.setOnline(true);
-b.setOnline(true);
-const shared = a.create("edited offline by two edges");
-await a.flush();
-const earlyProblems = [];
-if (!(await waitFor(() => b.docs.has(shared), 10_000))) {
-  earlyProblems.push(
-    `a row created on ${a.edgeId} did not reach ${b.edgeId} through the outbox and the sink within 10 s`,
-  );
-}
-a.setOnline(false);
-b.setOnline(false);
-a.set(shared, { title: "title from edge-1 (offline)" });
-b.set(shared, { completed: true });
-a.setOnline(true);
-b.setOnline(true);
-await flushAll();
-say("two offline edges edited different fields of one row and reconnected");
-
-// Idempotency, and deltas Convex must refuse, each writing nothing.
-await showIdempotency(a);
-const rejectedIds = await showRejections(a);
-
-// --- settle: everyone online, queues empty, outbox drained ----------------------------------------
-for (const edge of edges) edge.setOnline(true);
-let outbox;
-for (;;) {
-  await flushAll();
-  outbox = await outboxCounts();
-  const queued = edges.reduce((n, e) => n + e.outgoing.length, 0);
-  if (queued === 0 && outbox.pending === 0 && outbox.sending === 0) break;
-  if (Date.now() > deadline) {
-    say(`deadline reached with ${queued} edge deltas queued and outbox ${JSON.stringify(outbox)}`);
-    break;
-  }
-  await sleep(250);
-}
-clearInterval(drainTimer);
-while (draining) await sleep(20);
-await sleep(100);
-
-// --- report --------------------------------------------------------------------------------------
-const convexRows = new Map((await t.query(anyApi.tasks.list, {})).map((row) => [row.id, row]));
-const problems = [...earlyProblems];
-for (const edge of edges) {
-  const rows = edge.rows();
-  for (const [id, row] of convexRows) {
-    const mine = rows.get(id);
-    if (!mine || mine.deleted) problems.push(`${edge.edgeId} lacks row ${id} ("${row.title}")`);
-    else if (mine.fields.title !== row.title || mine.fields.completed !== row.completed) {
-      problems.push(
-        `${edge.edgeId} has ${id} as ${JSON.stringify(mine.fields)}, Convex has ${JSON.stringify({ title: row.title, completed: row.completed })}`,
-      );
-    }
-  }
-  for (const [id, mine] of rows) {
-    if (!mine.deleted && mine.fields.id !== undefined && !convexRows.has(id))
-      problems.push(`${edge.edgeId} has row ${id} that Convex does not`);
-  }
-}
-const sharedRow = convexRows.get(shared);
-if (!sharedRow || sharedRow.title !== "title from edge-1 (offline)" || sharedRow.completed !== true) {
-  problems.push(`the row edited offline by two edges lost an edit: ${JSON.stringify(sharedRow ?? null)}`);
-}
-for (const id of rejectedIds) if (convexRows.has(id)) problems.push(`rejected delta for ${id} reached the tasks table`);
-if (outbox.dead > 0) problems.push(`${outbox.dead} outbox items are dead letters`);
-
-const sum = (f) => edges.reduce((n, e) => n + f(e), 0);
-const rejected = {};
-for (const e of edges)
-  for (const [code, n] of Object.entries(e.stats.rejected)) rejected[code] = (rejected[code] ?? 0) + n;
-const deletedEverywhere = new Set();
-for (const e of edges) for (const [id, row] of e.rows()) if (row.deleted) deletedEverywhere.add(id);
-
-console.log("\n=== report (local sandbox, not Convex) ===");
-console.log(`rows in Convex           ${convexRows.size} live, ${deletedEverywhere.size} deleted (tombstones)`);
-for (const e of edges) {
-  const live = [...e.rows().values()].filter((r) => !r.deleted && r.fields.id !== undefined).length;
-  console.log(`rows on ${e.edgeId.padEnd(16)} ${live} live; received ${e.stats.received} pushes`);
-}
-console.log(
-  `convex mutations         ${convexOps.create} create, ${convexOps.toggle} toggle, ${convexOps.remove} remove`,
-);
-console.log(
-  `edge deltas              ${sum((e) => e.stats.sent)} sent: ${sum((e) => e.stats.applied)} applied, ${sum((e) => e.stats.duplicate)} duplicate, ${sum((e) => e.stats.noop)} noop, ${Object.values(rejected).reduce((x, y) => x + y, 0)} rejected ${JSON.stringify(rejected)}, ${sum((e) => e.stats.resent)} re-sent as diffs`,
-);
-console.log(
-  `outbox                   ${outbox.total} items: ${outbox.sent} sent, ${outbox.dead} dead, ${outbox.retried} needed a retry (${outbox.attempts} attempts in all)`,
-);
-console.log(
-  `push sink (dinkd)        ${sink.stats.requests} requests: ${sink.stats.failed} failed on purpose (503); ${sink.stats.delivered} events delivered, ${sink.stats.duplicates} redelivered duplicates dropped, ${sink.stats.fanout} fan-out messages`,
-);
-console.log(
-  `gateway                  ${gateway.requests} HTTP requests; outbox drain ran ${drain.runs} times from the interval (${drain.errors} errors)`,
-);
-if (problems.length === 0) {
-  console.log(
-    `CONVERGED: Convex and all ${edges.length} edges hold the same ${convexRows.size} rows (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,
-  );
-} else {
-  console.log(`NOT CONVERGED (${problems.length} problems):`);
-  for (const p of problems.slice(0, 20)) console.log(`  - ${p}`);
-}
-await gateway.close();
-await sink.close();
-process.exit(problems.length === 0 ? 0 : 1);
-
-// --- helpers -------------------------------------------------------------------------------------
-async function outboxCounts() {
-  const items = await t.run((ctx) => ctx.db.query("sync_outbox").collect());
-  const c = { total: items.length, pending: 0, sending: 0, sent: 0, dead: 0, retried: 0, attempts: 0 };
-  for (const item of items) {
-    c[item.status]++;
-    c.attempts += item.attempts;
-    if (item.attempts > 1) c.retried++;
-  }
-  return c;
-}
-
-async function waitFor(condition, ms) {
-  const until = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > until) return false;
-    await flushAll();
+async function rounds(label, edgesToUse) {
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const name of edgesToUse) await edgeStep(name);
+    await convexStep();
     await sleep(50);
   }
-  return true;
+  collectEvents();
+  say(`${label}: ${(await t.query(anyApi.tasks.list, {})).length} rows in Convex`);
 }
 
-/** Re-sends an applied delta: same op id -> duplicate; same bytes, new op id -> noop. */
-async function showIdempotency(edge) {
-  const last = edge.lastApplied;
-  if (!last) return;
-  const results = await edge.post([last, { ...last, opId: `${last.opId}:again` }]);
-  for (const r of results) {
-    edge.stats[r.status] = (edge.stats[r.status] ?? 0) + 1;
-    say(`edge delta ${r.op_id} sent again: ${r.status}`);
-  }
+async function settle(label) {
+  const diffs = await loop.settle(90_000);
+  collectEvents();
+  say(`${label}: ${diffs.length === 0 ? "converged" : `${diffs.length} differences`}`);
+  return diffs;
 }
 
-/** Sends deltas Convex must refuse and returns the ids they named (none may appear in Convex). */
-async function showRejections(edge) {
-  const bad = new Y.Doc();
-  const badId = `rejected-${seed}`;
-  bad.getMap("fields").set("id", badId);
-  bad.getMap("fields").set("title", "completed is not a boolean");
-  bad.getMap("fields").set("completed", "yes");
-  const validationError = Y.encodeStateAsUpdateV2(bad);
-  const good = new Y.Doc();
-  const otherId = `unknown-collection-${seed}`;
-  good.getMap("fields").set("id", otherId);
-  good.getMap("fields").set("title", "notes is not a synced table");
-  const cases = [
-    { ...edge.delta(badId, validationError), opId: `${edge.edgeId}:bad-validation` },
-    { ...edge.delta(otherId, Y.encodeStateAsUpdateV2(good), 2, "notes"), opId: `${edge.edgeId}:bad-collection` },
-    { ...edge.delta(`garbage-${seed}`, new Uint8Array([1, 2, 3, 4, 5])), opId: `${edge.edgeId}:bad-bytes` },
-  ];
-  const results = await edge.post(cases);
-  for (const r of results) {
-    if (r.status === "rejected") edge.stats.rejected[r.error.code] = (edge.stats.rejected[r.error.code] ?? 0) + 1;
-    else edge.stats[r.status]++;
-    say(
-      `edge delta ${r.op_id}: ${r.status}${r.error ? ` ${r.error.code}${r.error.field ? ` (field ${r.error.field})` : ""}: ${r.error.message}` : ""}`,
-    );
-  }
-  return cases.map((c) => c.docId);
+// --- phases ----------------------------------------------------------------------------------
+phase("1. everyone online");
+await rounds("online edits", names);
+await settle("after phase 1");
+
+phase(`2. ${names[1]} offline while everyone edits`);
+await loop.edges.get(names[1]).cmd({ cmd: "offline" });
+await rounds("edits with one edge offline", names);
+await loop.edges.get(names[1]).cmd({ cmd: "online" });
+say(`${names[1]} back online`);
+await settle("after phase 2");
+
+phase("3. a write Convex refuses");
+const refused = await loop.edges.get(names[0]).cmd({
+  cmd: "put",
+  collection: COLLECTION,
+  doc_id: `refused-${seed}`,
+  fields: { title: "completed is not a boolean", completed: "yes" },
+});
+say(`${names[0]} wrote ${refused.op_id} locally; Convex will refuse it`);
+await loop.edges.get(names[0]).waitEvent("the rejection", (e) => e.event === "rejected", 30_000);
+await settle("after phase 3");
+
+phase(`4. ${names[EDGES - 1]} kicked; rejoins with a new key`);
+const kicked = names[EDGES - 1];
+await fetch(`${loop.gateway.httpUrl}/api/edges/${kicked}/kick`, {
+  method: "POST",
+  headers: { authorization: `Bearer ${loop.setup.syncKey}`, "content-type": "application/json" },
+  body: JSON.stringify({ reason: "demo: rotate its key" }),
+});
+const code = await loop.edges.get(kicked).exited;
+say(`${kicked} was kicked and exited (${code})`);
+await rounds("edits while it is away", names.slice(0, -1));
+await loop.startEdge(kicked, { key: await loop.newEdgeKey(kicked) });
+say(`${kicked} rejoined with a new key and its store`);
+await settle("after phase 4");
+
+phase("5. the gateway and nats-server killed mid-batch, then restarted");
+loop.site.faults.hang = true;
+for (const name of names) await edgeStep(name);
+await sleep(200);
+await loop.restartGateway({ kill: true });
+loop.site.clearFaults();
+say("gateway restarted on the same ports and JetStream store");
+await rounds("edits after the restart", names);
+await settle("after phase 5");
+
+phase(`6. ${names[0]} offline past the retention window`);
+await loop.edges.get(names[0]).cmd({ cmd: "offline" });
+await rounds("edits while it is away", names.slice(1));
+await loop.settle(60_000).catch(() => []);
+const purged = await t.run((ctx) => purgeDeltaLog(ctx.db, Date.now() + 1, 100_000));
+say(`retention window elapsed: the purge deleted ${purged.purged} logged deltas`);
+await loop.edges.get(names[0]).cmd({ cmd: "online" });
+const diffs = await settle("after phase 6");
+
+// --- report ----------------------------------------------------------------------------------
+const convex = await loop.convexRows();
+const totals = { applied: 0, duplicate: 0, noop: 0, rejected: 0, resent: 0, events_received: 0, gaps: 0, catchups: 0 };
+console.log("\n=== report (gateway, NATS and edges real; Convex = local sandbox) ===");
+console.log(`rows in Convex            ${convex.size}`);
+for (const name of names) {
+  const status = await loop.edges.get(name).cmd({ cmd: "status" });
+  const live = (await loop.edgeRows(name)).size;
+  for (const k of Object.keys(totals)) totals[k] += status.stats?.[k] ?? 0;
+  console.log(`rows on ${name.padEnd(17)} ${live}; pending ${status.pending}; ${JSON.stringify(status.stats)}`);
 }
+console.log(
+  `convex mutations          ${convexOps.create} create, ${convexOps.toggle} toggle, ${convexOps.remove} remove`,
+);
+console.log(`edge writes               ${edgeOps.put} create, ${edgeOps.update} update, ${edgeOps.delete} delete`);
+console.log(
+  `edge deltas               ${totals.applied} applied, ${totals.duplicate} duplicate, ${totals.noop} noop, ${totals.rejected} rejected, ${totals.resent} re-sent as diffs`,
+);
+console.log(
+  `pushes delivered to edges ${totals.events_received}; gaps detected ${totals.gaps}; catch-ups ${totals.catchups}`,
+);
+console.log(`rejections (callback)     ${rejectedByCallback.length}`);
+console.log(
+  `sandbox site              ${loop.site.stats.requests} requests, ${loop.site.stats.faulted} faulted on purpose`,
+);
+const ok = diffs.length === 0 && rejectedByCallback.length > 0 && !convex.has(`refused-${seed}`);
+if (ok) {
+  console.log(
+    `CONVERGED: Convex and all ${EDGES} edges hold the same ${convex.size} rows (${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,
+  );
+} else {
+  console.log(`NOT CONVERGED (${diffs.length} differences):`);
+  for (const d of diffs.slice(0, 20)) console.log(`  - ${d}`);
+  if (rejectedByCallback.length === 0) console.log("  - the refused write was not reported to the edge");
+}
+await loop.stop();
+process.exit(ok ? 0 : 1);

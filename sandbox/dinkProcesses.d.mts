@@ -17,16 +17,37 @@ export interface Proc {
   /** Resolves when the process has exited (its code, or null when killed). */
   exited: Promise<number | null>;
   stop: () => Promise<void>;
+  /** SIGKILL, as a crash would end it. */
+  kill: () => Promise<void>;
 }
 
 export interface Gateway {
   natsUrl: string;
+  natsPort: number;
+  httpPort: number;
   httpUrl: string;
   proc: Proc;
   dataDir: string;
   stop: () => Promise<void>;
 }
-export declare function startGateway(): Promise<Gateway>;
+export interface GatewayOptions {
+  natsPort?: number;
+  httpPort?: number;
+  dataDir?: string;
+  args?: string[];
+}
+export declare function startGateway(options?: GatewayOptions): Promise<Gateway>;
+
+export interface ServeGateway {
+  httpPort: number;
+  httpUrl: string;
+  proc: Proc;
+  stop: () => Promise<void>;
+}
+export declare function startServeGateway(
+  dev: Pick<Gateway, "natsUrl" | "dataDir">,
+  options?: { httpPort?: number; args?: string[] },
+): Promise<ServeGateway>;
 
 export interface DevSetup {
   appId: string;
@@ -43,3 +64,48 @@ export declare function keyRequest(
   subject: string,
   body: unknown,
 ): Promise<{ success: boolean; data?: unknown; error?: { code: string; message: string } }>;
+
+/** A reply of the edge's control protocol (docs/edge.md). */
+export interface EdgeReply {
+  id?: number;
+  ok: boolean;
+  error?: { code: string; message: string };
+  [key: string]: unknown;
+}
+/** An unsolicited line of the edge's control protocol: `online`, `rejected`, `kicked`, … */
+export interface EdgeEvent {
+  event: string;
+  [key: string]: unknown;
+}
+export interface EdgeRow {
+  doc_id: string;
+  fields: Record<string, unknown>;
+  deleted: boolean;
+  status: { state: "local" | "sent" | "applied" | "rejected"; version?: number; error?: unknown };
+}
+export interface SyncEdge {
+  proc: Proc;
+  events: EdgeEvent[];
+  exited: Promise<number | null>;
+  cmd: (command: { cmd: string; [key: string]: unknown }, timeoutMs?: number) => Promise<EdgeReply>;
+  waitEvent: (what: string, pred: (e: EdgeEvent) => boolean, timeoutMs?: number) => Promise<EdgeEvent>;
+  rows: (collection: string) => Promise<EdgeRow[]>;
+  stop: () => Promise<void>;
+  kill: () => Promise<void>;
+}
+export declare function startSyncEdge(
+  natsUrl: string,
+  key: string,
+  options: {
+    store: string;
+    collections: string[];
+    heartbeatSecs?: number;
+    waitOnline?: boolean;
+    pushTimeoutSecs?: number;
+  },
+): Promise<SyncEdge>;
+export declare function configureConvex(
+  natsUrl: string,
+  key: string,
+  config: { appId: string; siteUrl: string; syncKey: string },
+): Promise<unknown>;

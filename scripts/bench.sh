@@ -37,4 +37,5 @@ node --expose-gc bench/engine-bench.mjs --dataset "$DATASET" --native "$NATIVE"
 
 echo "bench: [4/4] Convex side in convex-test (local sandbox)"; node bench/convex-bench.mjs  # -> bench/results/convex.{json,md}
 echo "bench: [5/5] edge RPC through dink-gateway vs direct NATS, auth-callout connects"; node bench/gateway-bench.mjs  # -> bench/results/gateway.{json,md}
-echo "bench: results in bench/results/{engine,convex,gateway}.{md,json}"
+echo "bench: [6/6] the whole sync loop, edge <-> Convex, with 1, 10 and 100 edges"; node bench/sync-bench.mjs  # -> bench/results/sync.{json,md}
+echo "bench: results in bench/results/{engine,convex,gateway,sync}.{md,json}"

@@ -14,8 +14,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-# Debian packages the tests need (e.g. nats-server for the end-to-end tests, added later).
-DEBIAN_PACKAGES=()
+# Debian packages the tests need: Chromium, for the gateway status page's browser test
+# (convex-example/tests/loop/, driven by playwright-core with executablePath /usr/bin/chromium).
+DEBIAN_PACKAGES=(chromium)
 
 say() { echo "ensure-tools: $*"; }
 die() { echo "ensure-tools: $*" >&2; exit 1; }

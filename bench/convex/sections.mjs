@@ -7,7 +7,7 @@
 import { anyApi } from "convex/server";
 import { getDocumentSize } from "convex/values";
 import { startConvexSandbox } from "../../sandbox/convexSandbox.mjs";
-import { startGateway } from "../../sandbox/gateway.mjs";
+import { startConvexSite } from "../../sandbox/convexSite.mjs";
 import { startSink } from "../../sandbox/sink.mjs";
 import { BenchEdge, postDeltas } from "./edge.mjs";
 import { startPlainSandbox } from "./plainSandbox.mjs";
@@ -78,7 +78,7 @@ async function addFiller(t, count) {
  */
 async function ingestWindow(ctx, { kind, batch, via, deltas, filler = 0 }) {
   const t = await startConvexSandbox();
-  const gateway = via === "gateway" ? await startGateway(t) : null;
+  const gateway = via === "gateway" ? await startConvexSite(t) : null;
   const send = gateway ? (path, init) => fetch(`${gateway.url}${path}`, init) : (path, init) => t.fetch(path, init);
   try {
     await addFiller(t, filler);

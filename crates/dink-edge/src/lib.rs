@@ -5,12 +5,17 @@
 //! heartbeats, answers RPC on `edge.<app>.<edge>.services.<Service>.<Method>`, and on a kick runs
 //! its `on_kick` callback, deregisters and disconnects.
 //!
-//! Layout (ready for the sync client to join as `sync.rs`): `connection.rs` (key parsing,
+//! With `sync/` it is also the edge sync client (docs/edge.md): rows of Convex tables in a durable
+//! local store, written offline, pushed through the gateway, kept current from the fan-out.
+//!
+//! Layout: `sync/` (the sync client), `control.rs` (the binary's stdin protocol), `connection.rs` (key parsing,
 //! connecting), `presence.rs` (register, heartbeat, deregister, kick), `rpc.rs` (handlers).
 
 pub mod connection;
+pub mod control;
 pub mod presence;
 pub mod rpc;
+pub mod sync;
 
 use std::sync::Arc;
 use std::time::Duration;
