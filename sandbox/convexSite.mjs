@@ -7,8 +7,34 @@
 // with that status without reaching the app; `site.faults.hang = true` holds requests unanswered
 // (the caller's timeout decides); `site.faults.failNext = n` fails the next n requests with 503.
 // A request that reached the app is never failed afterwards: a fault means "Convex did nothing".
+//
+// Besides the app's HTTP routes it answers Convex's public HTTP function API, `POST /api/action`,
+// `/api/mutation` and `/api/query` with `{path: "module:function", args, format: "json"}`, which
+// the gateway's bridge relay calls: a double of that API (the request and reply shapes Convex
+// documents: `{status: "success", value}` / `{status: "error", errorMessage}`) in front of
+// convex-test's `t.action` / `t.mutation` / `t.query`.
 
 import http from "node:http";
+import { makeFunctionReference } from "convex/server";
+
+const FUNCTION_API = /^\/api\/(action|mutation|query)$/;
+
+/** Runs one call of Convex's HTTP function API against convex-test; [status, body]. */
+async function callFunction(t, kind, body) {
+  let request;
+  try {
+    request = JSON.parse(body?.toString("utf8") ?? "");
+  } catch {
+    return [400, { status: "error", errorMessage: "the body is not JSON" }];
+  }
+  if (typeof request?.path !== "string") return [400, { status: "error", errorMessage: "path is required" }];
+  try {
+    const value = await t[kind](makeFunctionReference(request.path), request.args ?? {});
+    return [200, { status: "success", value: value ?? null }];
+  } catch (e) {
+    return [400, { status: "error", errorMessage: String(e?.message ?? e) }];
+  }
+}
 
 /**
  * @param {{ fetch(url: string, init: object): Promise<Response> }} t a convex-test instance
@@ -38,6 +64,14 @@ export async function startConvexSite(t) {
         return;
       }
       const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+      const fn = req.method === "POST" ? FUNCTION_API.exec(path) : null;
+      if (fn !== null) {
+        const [status, reply] = await callFunction(t, fn[1], body);
+        stats.served++;
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(reply));
+        return;
+      }
       const headers = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
       const started = performance.now();

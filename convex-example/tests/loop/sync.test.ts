@@ -10,7 +10,10 @@ import { randomUUID } from "node:crypto";
 import { api } from "../../convex/_generated/api";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { makeTest } from "../harness";
+import { convexTest } from "convex-test";
+import { register } from "dink-convex/test";
+import schema from "../../convex/schema";
+import { modules } from "../harness";
 import { purgeDeltaLog } from "../../../npm/src/client/sync/retention";
 import { buildBinaries, sleep, startServeGateway, waitFor } from "../../../sandbox/dinkProcesses.mjs";
 import { startSyncLoop, type SyncLoop } from "../../../sandbox/syncLoop.mjs";
@@ -19,6 +22,13 @@ import { YjsNatsEdge } from "../../../sandbox/yjsNatsEdge.mjs";
 const EDGES = ["edge-a", "edge-b", "edge-c", "yjs-1"];
 let loop: SyncLoop;
 let t: ReturnType<typeof makeTest>;
+
+/** The example app plus one bridged function (bridgeActions.ts) for the bridge relay test. */
+function makeTest() {
+  const test = convexTest(schema, { ...modules, "../convex/bridgeActions.ts": () => import("./bridgeActions") });
+  register(test);
+  return test;
+}
 
 beforeAll(async () => {
   buildBinaries();
@@ -261,6 +271,54 @@ describe("faults", LOOP_TEST, () => {
     await loop.startEdge("edge-b", { key });
     const ids = new Set([id, await put("edge-b", { title: "after rejoining", completed: true })]);
     await expectConverged(ids);
+  });
+});
+
+describe("bridge", LOOP_TEST, () => {
+  test("an edge calls a Convex function through the gateway's relay with its cached bridge token", async () => {
+    const configured = await loop.admin("$ADMIN.APPS.CONFIGURE_BRIDGE", {
+      app_id: loop.setup.appId,
+      deploy_key: "",
+      secret: "",
+      services: [{ name: "Notes", methods: [{ name: "Echo", type: "action", bridgeFunction: "bridgeActions:echo" }] }],
+    });
+    expect(configured).toMatchObject({ success: true, data: { status: "configured" } });
+    const secret = (configured.data as { bridge_secret: string }).bridge_secret;
+    process.env.DINK_BRIDGE_SECRET = secret;
+    try {
+      // Five concurrent calls: every one verified by the function, one token request in all.
+      const reply = await edge("edge-a").cmd({
+        cmd: "call_center",
+        service: "Notes",
+        method: "Echo",
+        payload: { text: "from the edge" },
+        count: 5,
+      });
+      expect(reply, JSON.stringify(reply)).toMatchObject({ ok: true, token_fetches: 1 });
+      const results = reply.results as unknown[];
+      expect(results).toHaveLength(5);
+      for (const r of results) {
+        expect(r).toEqual({
+          success: true,
+          result: { edgeId: "edge-a", appId: loop.setup.appId, text: "from the edge" },
+        });
+      }
+      // A method the bridge does not name.
+      const unknown = await edge("edge-a").cmd({ cmd: "call_center", service: "Notes", method: "Nope", payload: {} });
+      expect(unknown).toMatchObject({ ok: true, results: [{ success: false, error: { code: "METHOD_NOT_FOUND" } }] });
+      // The function refuses tokens signed with another secret: the edge gets Convex's message.
+      process.env.DINK_BRIDGE_SECRET = "0".repeat(64);
+      const refused = await edge("edge-a").cmd({
+        cmd: "call_center",
+        service: "Notes",
+        method: "Echo",
+        payload: { text: "x" },
+      });
+      expect(refused).toMatchObject({ ok: true, results: [{ success: false, error: { code: "CONVEX_ERROR" } }] });
+      expect(JSON.stringify(refused)).toContain("Invalid Dink token signature");
+    } finally {
+      delete process.env.DINK_BRIDGE_SECRET;
+    }
   });
 });
 

@@ -39,6 +39,14 @@ pub enum Command {
     Sync {
         timeout_ms: u64,
     },
+    /// A call to Convex through the bridge relay (`Bridge::call_center`); `count` calls at
+    /// once share one token request (a test of the token cache).
+    CallCenter {
+        service: String,
+        method: String,
+        payload: Value,
+        count: u32,
+    },
     Quit,
 }
 
@@ -126,6 +134,21 @@ pub fn parse(line: &str) -> Result<Request, (Option<Value>, SyncError)> {
                 Some(t) => t.as_u64().filter(|t| *t <= 3_600_000).ok_or_else(|| {
                     fail(bad("timeout_ms must be an integer 0..3600000").with_field("timeout_ms"))
                 })?,
+            },
+        },
+        "call_center" => Command::CallCenter {
+            service: string(&obj, "service").map_err(fail)?,
+            method: string(&obj, "method").map_err(fail)?,
+            payload: obj.get("payload").cloned().unwrap_or(Value::Null),
+            count: match obj.get("count") {
+                None => 1,
+                Some(c) => c
+                    .as_u64()
+                    .filter(|c| (1..=100).contains(c))
+                    .map(|c| c as u32)
+                    .ok_or_else(|| {
+                        fail(bad("count must be an integer 1..100").with_field("count"))
+                    })?,
             },
         },
         "quit" => Command::Quit,

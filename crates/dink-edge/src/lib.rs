@@ -11,6 +11,7 @@
 //! Layout: `sync/` (the sync client), `control.rs` (the binary's stdin protocol), `connection.rs` (key parsing,
 //! connecting), `presence.rs` (register, heartbeat, deregister, kick), `rpc.rs` (handlers).
 
+pub mod bridge;
 pub mod connection;
 pub mod control;
 pub mod presence;
@@ -110,6 +111,7 @@ impl EdgeBuilder {
             closed_rx.clone(),
         ));
         Ok(Edge {
+            bridge: bridge::Bridge::new(client.clone(), key.clone()),
             client,
             key,
             tasks,
@@ -123,6 +125,8 @@ impl EdgeBuilder {
 pub struct Edge {
     pub client: async_nats::Client,
     pub key: EdgeKey,
+    /// Calls to Convex through the gateway's bridge relay, with the edge's token cache.
+    pub bridge: bridge::Bridge,
     tasks: Vec<JoinHandle<()>>,
     closed: watch::Receiver<bool>,
     closed_tx: watch::Sender<bool>,

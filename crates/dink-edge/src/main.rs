@@ -313,6 +313,30 @@ async fn run_sync(
                         });
                         continue;
                     }
+                    Command::CallCenter { service, method, payload, count } => {
+                        // Its own task, like `sync`: a slow Convex function must not stall
+                        // the loop. `count` concurrent calls; the reply holds every result.
+                        let Some(bridge) = edge.as_ref().map(|e| e.bridge.clone()) else {
+                            out(control::reply(&req.id, Err(SyncError::new("UNAVAILABLE", "the edge is offline"))));
+                            continue;
+                        };
+                        let (id, service, method, payload, count) =
+                            (req.id.clone(), service.clone(), method.clone(), payload.clone(), *count);
+                        tokio::spawn(async move {
+                            let calls = (0..count).map(|_| bridge.call_center(&service, &method, payload.clone()));
+                            let results: Vec<Value> = futures_util::future::join_all(calls)
+                                .await
+                                .into_iter()
+                                .map(|r| match r {
+                                    Ok(v) => json!({ "success": true, "result": v }),
+                                    Err(e) => json!({ "success": false, "error": { "code": e.code, "message": e.message } }),
+                                })
+                                .collect();
+                            let reply = json!({ "results": results, "token_fetches": bridge.token_fetches() });
+                            out(control::reply(&id, Ok(reply)));
+                        });
+                        continue;
+                    }
                     Command::Quit => {
                         out(control::reply(&req.id, Ok(json!({}))));
                         break;
