@@ -652,3 +652,59 @@ fn edge_deltas_ingest_with_dink_core_as_the_server_would() {
         "no change, no op"
     );
 }
+
+#[test]
+fn reordered_delivery_converges_after_the_catch_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let e = open(dir.path());
+    let limits = Limits::default();
+    let row = |json: &str, state: Option<&[u8]>| {
+        change(
+            state,
+            None,
+            Some(&fields(json)),
+            Some("r1"),
+            SERVER_CLIENT_ID,
+            1.0,
+            &limits,
+        )
+        .expect("change")
+    };
+    let w1 = row(r#"{"id":"r1","n":1}"#, None);
+    let w2 = row(r#"{"id":"r1","n":2}"#, Some(&w1.state));
+    let (d1, d2) = (
+        base64_encode(&w1.delta.expect("d1")),
+        base64_encode(&w2.delta.expect("d2")),
+    );
+    let ev = |seq, delta: &str| Event {
+        seq,
+        collection: C.into(),
+        doc_id: "r1".into(),
+        version: Some(seq),
+        origin_edge_id: None,
+        delta: Some(delta.to_string()),
+        format: Some(2),
+    };
+    // The second change arrives first (a gap: seq 2 before 1), then the first one.
+    assert!(e.apply_events(&[ev(2, &d2)]).expect("e2"), "a gap");
+    e.apply_events(&[ev(1, &d1)]).expect("e1");
+    // The catch-up brings both, in commit order; the row ends as Convex has it.
+    let item = |version, delta: &str| ChangeItem {
+        doc_id: "r1".into(),
+        version: Some(version),
+        origin: Some("convex".into()),
+        delta: Some(delta.to_string()),
+        format: Some(2),
+    };
+    let page = ChangesData {
+        changes: vec![item(1, &d1), item(2, &d2)],
+        cursor: Some("c2".into()),
+        more: false,
+        snapshot: false,
+    };
+    e.apply_changes_page(C, &page).expect("page");
+    e.finish_catchup(2).expect("catch-up");
+    let got = e.get(C, "r1").expect("get").expect("row");
+    assert_eq!(got.fields, fields(r#"{"id":"r1","n":2}"#));
+    assert!(!e.catchup_needed().expect("c"));
+}
