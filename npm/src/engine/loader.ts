@@ -6,7 +6,9 @@
  * Node, with no file access and no bundler plugin. Nothing is decoded or compiled at import
  * time: the first engine call decodes, compiles (`new WebAssembly.Module`) and instantiates
  * (`initSync` of the wasm-bindgen `--target web` glue). Convex runs module top-level code on
- * every function execution, so import must stay cheap.
+ * every function execution, so import must stay cheap, and the first call's decode is done by a
+ * small WebAssembly decoder (base64.ts) whose compiled code, unlike a JS loop's, the isolate
+ * shares between realms. Costs per phase: docs/wasm-boundary.md, "Start-up".
  *
  * A trap inside the engine (a Rust panic or abort, stack overflow, allocation failure) leaves
  * the instance's memory in an unknown state, so the instance is dropped and the next call
