@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^dink-convex\/test$/, replacement: src("test.ts") },
       { find: /^dink-convex\/engine$/, replacement: src("engine/index.ts") },
       { find: /^dink-convex\/auth$/, replacement: src("client/auth/index.ts") },
+      { find: /^dink-convex\/protocol$/, replacement: src("protocol.ts") },
       { find: /^dink-convex\/_generated\/component(\.js)?$/, replacement: src("component/_generated/component.ts") },
     ],
   },

@@ -2,7 +2,8 @@
  * `dink-convex/protocol`: the HTTP wire protocol between dinkd (or dink-gateway) and a Convex
  * app's sync routes, as docs/protocol.md defines it: body shapes, limits, error codes and their
  * HTTP statuses, the strict request parser, response encoders, validators for every documented
- * body, the convex-push body, the sync-key check and strict base64.
+ * body (the gateway's fan-out batch to edges included), the convex-push body, the sync-key check
+ * and strict base64.
  *
  * For gateways, tests and tools that speak the protocol; a Convex app needs none of it.
  *
@@ -32,6 +33,7 @@ export {
   validateErrorResponse,
   validateListResponse,
   validateSnapshotResponse,
+  validateSyncEvents,
   type ApplyDeltaData,
   type ApplyDeltaRequestWire,
   type ChangeFeed,
@@ -44,6 +46,8 @@ export {
   type ParsedDelta,
   type RequestErrorCode,
   type SnapshotData,
+  type SyncEvent,
+  type SyncEventsBody,
   type WireDelta,
   type WireDeltaResult,
   type WireEnvelope,

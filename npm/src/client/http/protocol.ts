@@ -206,6 +206,25 @@ export interface ConvexPushBody {
   events: ConvexPushEvent[];
 }
 
+/** One event of the gateway's fan-out to an edge (`$SYNC.<app>.<edge>.events`). */
+export interface SyncEvent {
+  /** The app's fan-out sequence number: consecutive, so an edge can see a gap. */
+  seq: number;
+  collection: string;
+  doc_id: string;
+  version: number;
+  origin_edge_id?: string;
+  /** Absent (with `format`) on the event sent back to its origin edge. */
+  delta?: string;
+  format?: 2;
+}
+
+/** The body the gateway publishes on `$SYNC.<app>.<edge>.events` (docs/protocol.md). */
+export interface SyncEventsBody {
+  version: number;
+  events: SyncEvent[];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Strict readers: each throws ProtocolError BAD_REQUEST naming the field path
 
@@ -604,6 +623,30 @@ export function validateConvexPushBody(body: Json): ConvexPushBody {
   return { version, app_sync: true, events };
 }
 
+/** Validate a fan-out batch the gateway publishes to an edge on `$SYNC.<app>.<edge>.events`. */
+export function validateSyncEvents(body: Json): SyncEventsBody {
+  const top = object(body, "body", ["version", "events"]);
+  const version = protocolVersion(top.version, "version");
+  const events = array(top.events, "events").map((item, i) => {
+    const f = `events[${i}]`;
+    const e = object(item, f, ["seq", "collection", "doc_id", "version"], ["origin_edge_id", "delta", "format"]);
+    const out: SyncEvent = {
+      seq: integer(e.seq, `${f}.seq`, 1),
+      collection: string(e.collection, `${f}.collection`),
+      doc_id: string(e.doc_id, `${f}.doc_id`),
+      version: integer(e.version, `${f}.version`),
+    };
+    if (e.origin_edge_id !== undefined) out.origin_edge_id = string(e.origin_edge_id, `${f}.origin_edge_id`);
+    if ((e.delta === undefined) !== (e.format === undefined)) bad(`${f}.format`, "is sent exactly when delta is");
+    if (e.delta !== undefined) {
+      out.delta = base64(e.delta, `${f}.delta`);
+      out.format = literal(e.format, 2 as const, `${f}.format`);
+    }
+    return out;
+  });
+  return { version, events };
+}
+
 /** Validate a convex-push reply (dinkd -> Convex). */
 export function validateConvexPushResponse(body: Json): WireEnvelope<{ accepted: number }> {
   return envelope(body, (value, field) => {
@@ -632,6 +675,7 @@ export const WIRE_VALIDATORS = {
   changes_response: validateChangesResponse,
   convex_push_body: validateConvexPushBody,
   convex_push_response: validateConvexPushResponse,
+  sync_events: validateSyncEvents,
   error_response: validateErrorResponse,
 } as const satisfies Record<string, (body: Json) => unknown>;
 
