@@ -21,7 +21,8 @@ export interface SyncLoop {
   readonly gateway: Gateway;
   setup: DevSetup;
   site: ConvexSite;
-  drain: { runs: number; errors: number; lastError: string; paused: boolean };
+  /** The interval drain's runs and the time they took in all (ms). */
+  drain: { runs: number; errors: number; lastError: string; paused: boolean; ms: number };
   edges: Map<string, SyncEdge>;
   collections: string[];
   startEdge: (name: string, options?: { key?: string; waitOnline?: boolean }) => Promise<SyncEdge>;

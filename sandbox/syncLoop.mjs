@@ -36,14 +36,16 @@ export async function startSyncLoop(options) {
   });
 
   // The outbox drain, as the app's cron runs it; the processor also schedules itself.
-  const drain = { runs: 0, errors: 0, lastError: "", paused: false };
+  const drain = { runs: 0, errors: 0, lastError: "", paused: false, ms: 0 };
   let draining = false;
   const drainTimer = setInterval(async () => {
     if (draining || drain.paused) return;
     draining = true;
+    const started = performance.now();
     try {
       await t.action(anyApi.outboxProcessor.processOutboxBatch, {});
       drain.runs++;
+      drain.ms += performance.now() - started;
     } catch (e) {
       drain.errors++;
       const message = String(e?.message ?? e);

@@ -9,10 +9,15 @@ export declare class YjsNatsEdge extends SimulatedEdge {
     clientId: number;
     collection?: string;
   });
-  stats: Record<"applied" | "duplicate" | "noop" | "rejected" | "resent" | "events" | "gaps" | "catchups", number>;
+  /** `gaps`: fan-out batches whose seq did not follow; `tailCatchups`: catch-ups after two
+   * `hello` answers in a row showed the head past the last event received. */
+  stats: Record<
+    "applied" | "duplicate" | "noop" | "rejected" | "resent" | "events" | "gaps" | "tailCatchups" | "catchups",
+    number
+  >;
   rejections: { doc_id: string; op_id: string; error: unknown }[];
   lastSeq: number;
-  /** Called with the doc id after a fan-out event for its collection was applied. */
+  /** Called with the doc id after a change of its collection was applied (fan-out or catch-up). */
   onReceived: ((docId: string) => void) | null;
   start(): Promise<this>;
   catchUp(): Promise<void>;

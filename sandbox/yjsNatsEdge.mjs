@@ -23,10 +23,20 @@ export class YjsNatsEdge extends SimulatedEdge {
     this.prefix = `$SYNC.${appId}.${edgeId}`;
     this.lastSeq = 0;
     this.cursor = undefined;
-    this.stats = { applied: 0, duplicate: 0, noop: 0, rejected: 0, resent: 0, events: 0, gaps: 0, catchups: 0 };
+    this.stats = {
+      applied: 0,
+      duplicate: 0,
+      noop: 0,
+      rejected: 0,
+      resent: 0,
+      events: 0,
+      gaps: 0,
+      tailCatchups: 0,
+      catchups: 0,
+    };
     this.rejections = [];
     this.catchingUp = null;
-    /** Called with (docId) after a fan-out event for this edge's collection was applied. */
+    /** Called with (docId) after a change of its collection was applied (fan-out or catch-up). */
     this.onReceived = null;
   }
 
@@ -56,16 +66,20 @@ export class YjsNatsEdge extends SimulatedEdge {
     const hello = await this.request("hello", {});
     await this.catchUp();
     this.lastSeq = Math.max(this.lastSeq, hello.head_seq);
-    // A missed tail (the last batch lost, nothing after it) shows only in `hello`: ask every 2 s.
+    // A missed tail (the last batch lost, nothing after it) shows only in `hello`: ask every 2 s,
+    // and catch up when two answers in a row show the head past what arrived (the first time,
+    // the events may simply still be on their way), as dink-edge does.
+    let suspect = false;
     this.helloTimer = setInterval(() => {
       this.request("hello", {})
         .then(async (h) => {
-          if (h.head_seq > this.lastSeq) {
-            this.stats.gaps++;
-            const head = h.head_seq;
+          const behind = h.head_seq > this.lastSeq;
+          if (behind && suspect) {
+            this.stats.tailCatchups++;
             await this.catchUp();
-            this.lastSeq = Math.max(this.lastSeq, head);
-          }
+            this.lastSeq = Math.max(this.lastSeq, h.head_seq);
+            suspect = false;
+          } else suspect = behind;
         })
         .catch(() => {});
     }, 2_000);
@@ -106,7 +120,11 @@ export class YjsNatsEdge extends SimulatedEdge {
           ...(this.cursor === undefined ? {} : { since: this.cursor }),
           limit: 200,
         });
-        for (const c of data.changes) if (c.delta !== undefined) this.receive(c.doc_id, fromBase64(c.delta));
+        for (const c of data.changes) {
+          if (c.delta === undefined) continue;
+          this.receive(c.doc_id, fromBase64(c.delta));
+          this.onReceived?.(c.doc_id);
+        }
         this.cursor = data.cursor;
         if (!data.more) break;
       }
@@ -117,7 +135,7 @@ export class YjsNatsEdge extends SimulatedEdge {
   async onEvents(batch) {
     const events = batch.events ?? [];
     if (events.length === 0) return;
-    const gap = events[0].seq !== this.lastSeq + 1;
+    const gap = events[0].seq > this.lastSeq + 1; // a seq at or below lastSeq is a repeat
     for (const e of events) {
       this.stats.events++;
       if (e.collection === this.collection && e.delta !== undefined) {

@@ -152,27 +152,25 @@ async fn app_loop(gw: Arc<Gateway>, app: String) {
     }
 }
 
-/// Fetch one batch and publish it; the number of events.
-async fn run_batch(
-    gw: &Gateway,
-    app: &str,
-    c: &async_nats::jetstream::consumer::Consumer<pull::Config>,
-    lease: &mut Lease,
-) -> Result<usize, String> {
-    let mut batch = tokio::time::timeout(
-        STEP,
-        c.batch()
-            .max_messages(BATCH)
-            .expires(FETCH_EXPIRES)
-            .messages(),
-    )
-    .await
-    .map_err(|_| "fetch timed out".to_string())?
-    .map_err(|e| format!("fetch: {e}"))?;
+/// The messages of one pull request, in order, each wait bounded by `limit`.
+async fn pull<F, S, E1, E2>(
+    request: F,
+    limit: Duration,
+) -> Result<Vec<async_nats::jetstream::Message>, String>
+where
+    F: std::future::Future<Output = Result<S, E1>>,
+    S: futures_util::Stream<Item = Result<async_nats::jetstream::Message, E2>> + Unpin,
+    E1: std::fmt::Display,
+    E2: std::fmt::Display,
+{
+    let mut stream = tokio::time::timeout(STEP, request)
+        .await
+        .map_err(|_| "fetch timed out".to_string())?
+        .map_err(|e| format!("fetch: {e}"))?;
     let mut msgs = Vec::new();
-    let until = tokio::time::Instant::now() + FETCH_EXPIRES + STEP;
+    let until = tokio::time::Instant::now() + limit;
     loop {
-        match tokio::time::timeout_at(until, batch.next()).await {
+        match tokio::time::timeout_at(until, stream.next()).await {
             Ok(Some(Ok(m))) => msgs.push(m),
             Ok(Some(Err(e))) => {
                 if msgs.is_empty() {
@@ -181,6 +179,31 @@ async fn run_batch(
                 break;
             }
             Ok(None) | Err(_) => break,
+        }
+    }
+    Ok(msgs)
+}
+
+/// Fetch one batch and publish it; the number of events.
+async fn run_batch(
+    gw: &Gateway,
+    app: &str,
+    c: &async_nats::jetstream::consumer::Consumer<pull::Config>,
+    lease: &mut Lease,
+) -> Result<usize, String> {
+    // Wait (at most FETCH_EXPIRES) for the first event, then take whatever else is pending
+    // at once (no wait): a batch goes out as soon as its first event is there, instead of
+    // after the pull request's expiry when fewer than BATCH events are waiting.
+    let mut msgs = pull(
+        c.batch().max_messages(1).expires(FETCH_EXPIRES).messages(),
+        FETCH_EXPIRES + STEP,
+    )
+    .await?;
+    if !msgs.is_empty() && BATCH > 1 {
+        let rest = pull(c.fetch().max_messages(BATCH - 1).messages(), STEP).await;
+        // On an error the first one still goes out; the rest come with the next batch.
+        if let Ok(more) = rest {
+            msgs.extend(more);
         }
     }
     if msgs.is_empty() {
