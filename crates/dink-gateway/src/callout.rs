@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
@@ -21,30 +20,23 @@ pub const CALLOUT_SUBJECT: &str = "$SYS.REQ.USER.AUTH";
 const CONCURRENCY: usize = 64;
 
 pub async fn spawn(gw: Arc<Gateway>) -> Result<JoinHandle<()>, String> {
-    let mut sub = gw
+    let sub = gw
         .state
         .queue_subscribe(CALLOUT_SUBJECT, "dink-gateway".into())
         .await
         .map_err(|e| format!("subscribe {CALLOUT_SUBJECT}: {e}"))?;
     gw.state.flush().await.map_err(|e| format!("flush: {e}"))?;
     let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
-    Ok(tokio::spawn(async move {
-        while let Some(msg) = sub.next().await {
-            let Ok(permit) = sem.clone().acquire_owned().await else {
-                break;
-            };
-            let gw = gw.clone();
-            tokio::spawn(async move {
-                let _permit = permit;
-                if let Some(reply) = msg.reply.clone() {
-                    let answer =
-                        tokio::time::timeout(Duration::from_secs(2), answer(&gw, &msg.payload))
-                            .await;
-                    if let Ok(Some(token)) = answer {
-                        let _ = gw.state.publish(reply, token.into()).await;
-                    }
+    Ok(crate::serve::each(sub, sem, move |msg| {
+        let gw = gw.clone();
+        async move {
+            if let Some(reply) = msg.reply.clone() {
+                let answer =
+                    tokio::time::timeout(Duration::from_secs(2), answer(&gw, &msg.payload)).await;
+                if let Ok(Some(token)) = answer {
+                    let _ = gw.state.publish(reply, token.into()).await;
                 }
-            });
+            }
         }
     }))
 }

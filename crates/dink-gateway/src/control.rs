@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::Message;
-use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
@@ -30,31 +29,23 @@ pub async fn spawn(gw: Arc<Gateway>) -> Result<Vec<JoinHandle<()>>, String> {
     let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
     let mut tasks = Vec::new();
     for s in SUBJECTS {
-        let mut sub = gw
+        let sub = gw
             .bus
             .queue_subscribe(*s, "dink-gateway".into())
             .await
             .map_err(|e| format!("subscribe {s}: {e}"))?;
         let gw = gw.clone();
-        let sem = sem.clone();
-        tasks.push(tokio::spawn(async move {
-            while let Some(msg) = sub.next().await {
-                let Ok(permit) = sem.clone().acquire_owned().await else {
-                    break;
+        tasks.push(crate::serve::each(sub, sem.clone(), move |msg| {
+            let gw = gw.clone();
+            async move {
+                let out = match tokio::time::timeout(HANDLER_TIME, handle(&gw, &msg)).await {
+                    Ok(Ok(v)) => ok_envelope(v),
+                    Ok(Err(e)) => e.envelope(),
+                    Err(_) => err_envelope("TIMEOUT", "the gateway took too long"),
                 };
-                let gw = gw.clone();
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    let reply = msg.reply.clone();
-                    let out = match tokio::time::timeout(HANDLER_TIME, handle(&gw, &msg)).await {
-                        Ok(Ok(v)) => ok_envelope(v),
-                        Ok(Err(e)) => e.envelope(),
-                        Err(_) => err_envelope("TIMEOUT", "the gateway took too long"),
-                    };
-                    if let Some(r) = reply {
-                        let _ = gw.bus.publish(r, out.to_string().into()).await;
-                    }
-                });
+                if let Some(r) = msg.reply.clone() {
+                    let _ = gw.bus.publish(r, out.to_string().into()).await;
+                }
             }
         }));
     }

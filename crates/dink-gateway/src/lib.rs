@@ -17,6 +17,7 @@ pub mod llmtxt;
 pub mod metrics;
 pub mod natsd;
 pub mod relay;
+pub mod serve;
 pub mod status;
 pub mod store;
 pub mod sync;

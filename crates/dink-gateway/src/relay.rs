@@ -194,7 +194,7 @@ impl Supervisor {
             let Ok(sub) = self.gw.bus.queue_subscribe(subject, QUEUE.into()).await else {
                 continue;
             };
-            let task = tokio::spawn(serve(self.gw.clone(), self.sem.clone(), sub));
+            let task = serve(self.gw.clone(), self.sem.clone(), sub);
             self.subs.insert(k, SubTask(task));
             added = true;
         }
@@ -204,14 +204,10 @@ impl Supervisor {
     }
 }
 
-async fn serve(gw: Arc<Gateway>, sem: Arc<Semaphore>, mut sub: async_nats::Subscriber) {
-    while let Some(msg) = sub.next().await {
-        let Ok(permit) = sem.clone().acquire_owned().await else {
-            break;
-        };
+fn serve(gw: Arc<Gateway>, sem: Arc<Semaphore>, sub: async_nats::Subscriber) -> JoinHandle<()> {
+    crate::serve::each(sub, sem, move |msg| {
         let gw = gw.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
+        async move {
             let reply = match tokio::time::timeout(CALL_LIMIT, relay(&gw, &msg)).await {
                 Ok(r) => r,
                 Err(_) => Err(Failure::new(
@@ -236,8 +232,8 @@ async fn serve(gw: Arc<Gateway>, sem: Arc<Semaphore>, mut sub: async_nats::Subsc
             if let Some(r) = msg.reply.clone() {
                 let _ = gw.bus.publish(r, out.to_string().into()).await;
             }
-        });
-    }
+        }
+    })
 }
 
 /// A failed relay: the error answered to the edge.

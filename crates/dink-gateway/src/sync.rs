@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use async_nats::Message;
 use base64::Engine;
-use futures_util::StreamExt;
 use hyper::Method;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -135,32 +134,25 @@ pub async fn spawn(gw: Arc<Gateway>) -> Result<Vec<tokio::task::JoinHandle<()>>,
     let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
     let mut tasks = Vec::new();
     for s in SUBJECTS {
-        let mut sub = gw
+        let sub = gw
             .bus
             .queue_subscribe(*s, "dink-gateway".into())
             .await
             .map_err(|e| format!("subscribe {s}: {e}"))?;
         let gw = gw.clone();
-        let sem = sem.clone();
-        tasks.push(tokio::spawn(async move {
-            while let Some(msg) = sub.next().await {
-                let Ok(permit) = sem.clone().acquire_owned().await else {
-                    break;
+        tasks.push(crate::serve::each(sub, sem.clone(), move |msg| {
+            let gw = gw.clone();
+            async move {
+                let limit = gw.cfg.sync_retry_deadline
+                    + gw.cfg.convex_attempt_timeout
+                    + Duration::from_secs(5);
+                let out = match tokio::time::timeout(limit, handle(&gw, &msg)).await {
+                    Ok(r) => envelope(r),
+                    Err(_) => envelope(Err(error("TIMEOUT", "the gateway took too long"))),
                 };
-                let gw = gw.clone();
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    let limit = gw.cfg.sync_retry_deadline
-                        + gw.cfg.convex_attempt_timeout
-                        + Duration::from_secs(5);
-                    let out = match tokio::time::timeout(limit, handle(&gw, &msg)).await {
-                        Ok(r) => envelope(r),
-                        Err(_) => envelope(Err(error("TIMEOUT", "the gateway took too long"))),
-                    };
-                    if let Some(r) = msg.reply.clone() {
-                        let _ = gw.bus.publish(r, out.to_string().into()).await;
-                    }
-                });
+                if let Some(r) = msg.reply.clone() {
+                    let _ = gw.bus.publish(r, out.to_string().into()).await;
+                }
             }
         }));
     }
