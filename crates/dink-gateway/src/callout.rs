@@ -20,14 +20,8 @@ pub const CALLOUT_SUBJECT: &str = "$SYS.REQ.USER.AUTH";
 const CONCURRENCY: usize = 64;
 
 pub async fn spawn(gw: Arc<Gateway>) -> Result<JoinHandle<()>, String> {
-    let sub = gw
-        .state
-        .queue_subscribe(CALLOUT_SUBJECT, "dink-gateway".into())
-        .await
-        .map_err(|e| format!("subscribe {CALLOUT_SUBJECT}: {e}"))?;
-    gw.state.flush().await.map_err(|e| format!("flush: {e}"))?;
-    let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
-    Ok(crate::serve::each(sub, sem, move |msg| {
+    let state = gw.state.clone();
+    let mut tasks = crate::serve::queue(&state, &[CALLOUT_SUBJECT], CONCURRENCY, move |msg| {
         let gw = gw.clone();
         async move {
             if let Some(reply) = msg.reply.clone() {
@@ -38,7 +32,9 @@ pub async fn spawn(gw: Arc<Gateway>) -> Result<JoinHandle<()>, String> {
                 }
             }
         }
-    }))
+    })
+    .await?;
+    tasks.pop().ok_or_else(|| "no callout task".to_string())
 }
 
 /// The signed authorization response, or `None` when the request itself is unusable.

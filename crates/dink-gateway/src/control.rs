@@ -26,31 +26,21 @@ const CONCURRENCY: usize = 256;
 const HANDLER_TIME: Duration = Duration::from_secs(20);
 
 pub async fn spawn(gw: Arc<Gateway>) -> Result<Vec<JoinHandle<()>>, String> {
-    let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
-    let mut tasks = Vec::new();
-    for s in SUBJECTS {
-        let sub = gw
-            .bus
-            .queue_subscribe(*s, "dink-gateway".into())
-            .await
-            .map_err(|e| format!("subscribe {s}: {e}"))?;
+    let bus = gw.bus.clone();
+    crate::serve::queue(&bus, SUBJECTS, CONCURRENCY, move |msg| {
         let gw = gw.clone();
-        tasks.push(crate::serve::each(sub, sem.clone(), move |msg| {
-            let gw = gw.clone();
-            async move {
-                let out = match tokio::time::timeout(HANDLER_TIME, handle(&gw, &msg)).await {
-                    Ok(Ok(v)) => ok_envelope(v),
-                    Ok(Err(e)) => e.envelope(),
-                    Err(_) => err_envelope("TIMEOUT", "the gateway took too long"),
-                };
-                if let Some(r) = msg.reply.clone() {
-                    let _ = gw.bus.publish(r, out.to_string().into()).await;
-                }
+        async move {
+            let out = match tokio::time::timeout(HANDLER_TIME, handle(&gw, &msg)).await {
+                Ok(Ok(v)) => ok_envelope(v),
+                Ok(Err(e)) => e.envelope(),
+                Err(_) => err_envelope("TIMEOUT", "the gateway took too long"),
+            };
+            if let Some(r) = msg.reply.clone() {
+                let _ = gw.bus.publish(r, out.to_string().into()).await;
             }
-        }));
-    }
-    gw.bus.flush().await.map_err(|e| format!("flush: {e}"))?;
-    Ok(tasks)
+        }
+    })
+    .await
 }
 
 /// The key in `Authorization: Bearer <key>`, if any.

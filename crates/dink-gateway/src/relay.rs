@@ -44,7 +44,6 @@ const BACKOFF: Duration = Duration::from_millis(100);
 /// A relayed call is answered within this (else `TIMEOUT`).
 pub const CALL_LIMIT: Duration = Duration::from_secs(30);
 const CONCURRENCY: usize = 256;
-const QUEUE: &str = "dink-gateway";
 
 type Command = (String, Option<oneshot::Sender<()>>);
 
@@ -191,7 +190,12 @@ impl Supervisor {
                 continue;
             }
             let subject = format!("center.{app}.services.{service}.>");
-            let Ok(sub) = self.gw.bus.queue_subscribe(subject, QUEUE.into()).await else {
+            let Ok(sub) = self
+                .gw
+                .bus
+                .queue_subscribe(subject, crate::serve::QUEUE.into())
+                .await
+            else {
                 continue;
             };
             let task = serve(self.gw.clone(), self.sem.clone(), sub);

@@ -131,33 +131,22 @@ impl SyncState {
 }
 
 pub async fn spawn(gw: Arc<Gateway>) -> Result<Vec<tokio::task::JoinHandle<()>>, String> {
-    let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
-    let mut tasks = Vec::new();
-    for s in SUBJECTS {
-        let sub = gw
-            .bus
-            .queue_subscribe(*s, "dink-gateway".into())
-            .await
-            .map_err(|e| format!("subscribe {s}: {e}"))?;
+    let bus = gw.bus.clone();
+    crate::serve::queue(&bus, SUBJECTS, CONCURRENCY, move |msg| {
         let gw = gw.clone();
-        tasks.push(crate::serve::each(sub, sem.clone(), move |msg| {
-            let gw = gw.clone();
-            async move {
-                let limit = gw.cfg.sync_retry_deadline
-                    + gw.cfg.convex_attempt_timeout
-                    + Duration::from_secs(5);
-                let out = match tokio::time::timeout(limit, handle(&gw, &msg)).await {
-                    Ok(r) => envelope(r),
-                    Err(_) => envelope(Err(error("TIMEOUT", "the gateway took too long"))),
-                };
-                if let Some(r) = msg.reply.clone() {
-                    let _ = gw.bus.publish(r, out.to_string().into()).await;
-                }
+        async move {
+            let limit =
+                gw.cfg.sync_retry_deadline + gw.cfg.convex_attempt_timeout + Duration::from_secs(5);
+            let out = match tokio::time::timeout(limit, handle(&gw, &msg)).await {
+                Ok(r) => envelope(r),
+                Err(_) => envelope(Err(error("TIMEOUT", "the gateway took too long"))),
+            };
+            if let Some(r) = msg.reply.clone() {
+                let _ = gw.bus.publish(r, out.to_string().into()).await;
             }
-        }));
-    }
-    gw.bus.flush().await.map_err(|e| format!("flush: {e}"))?;
-    Ok(tasks)
+        }
+    })
+    .await
 }
 
 /// The body's `version`: 1, or the request error.
