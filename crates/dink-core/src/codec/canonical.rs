@@ -39,6 +39,50 @@ pub(crate) fn write_any_sorted<W: Write>(any: &Any, out: &mut W) {
     }
 }
 
+/// The methods of yrs' `Encoder` that a wrapper `struct W(Inner)` passes straight to `Inner`
+/// (everything but the value writers it exists to change: `write_any`, `write_json`).
+macro_rules! delegate_encoder {
+    () => {
+        fn to_vec(self) -> Vec<u8> {
+            self.0.to_vec()
+        }
+        fn reset_ds_cur_val(&mut self) {
+            self.0.reset_ds_cur_val()
+        }
+        fn write_ds_clock(&mut self, clock: u32) {
+            self.0.write_ds_clock(clock)
+        }
+        fn write_ds_len(&mut self, len: u32) {
+            self.0.write_ds_len(len)
+        }
+        fn write_left_id(&mut self, id: &yrs::ID) {
+            self.0.write_left_id(id)
+        }
+        fn write_right_id(&mut self, id: &yrs::ID) {
+            self.0.write_right_id(id)
+        }
+        fn write_client(&mut self, client: yrs::block::ClientID) {
+            self.0.write_client(client)
+        }
+        fn write_info(&mut self, info: u8) {
+            self.0.write_info(info)
+        }
+        fn write_parent_info(&mut self, is_y_key: bool) {
+            self.0.write_parent_info(is_y_key)
+        }
+        fn write_type_ref(&mut self, info: u8) {
+            self.0.write_type_ref(info)
+        }
+        fn write_len(&mut self, len: u32) {
+            self.0.write_len(len)
+        }
+        fn write_key(&mut self, string: &str) {
+            self.0.write_key(string)
+        }
+    };
+}
+pub(crate) use delegate_encoder;
+
 /// yrs' v1 encoder with object keys sorted (see the module comment).
 pub(crate) struct CanonicalEncoderV1(EncoderV1);
 
@@ -55,39 +99,7 @@ impl Write for CanonicalEncoderV1 {
 }
 
 impl Encoder for CanonicalEncoderV1 {
-    fn to_vec(self) -> Vec<u8> {
-        self.0.to_vec()
-    }
-    fn reset_ds_cur_val(&mut self) {
-        self.0.reset_ds_cur_val()
-    }
-    fn write_ds_clock(&mut self, clock: u32) {
-        self.0.write_ds_clock(clock)
-    }
-    fn write_ds_len(&mut self, len: u32) {
-        self.0.write_ds_len(len)
-    }
-    fn write_left_id(&mut self, id: &yrs::ID) {
-        self.0.write_left_id(id)
-    }
-    fn write_right_id(&mut self, id: &yrs::ID) {
-        self.0.write_right_id(id)
-    }
-    fn write_client(&mut self, client: yrs::block::ClientID) {
-        self.0.write_client(client)
-    }
-    fn write_info(&mut self, info: u8) {
-        self.0.write_info(info)
-    }
-    fn write_parent_info(&mut self, is_y_key: bool) {
-        self.0.write_parent_info(is_y_key)
-    }
-    fn write_type_ref(&mut self, info: u8) {
-        self.0.write_type_ref(info)
-    }
-    fn write_len(&mut self, len: u32) {
-        self.0.write_len(len)
-    }
+    delegate_encoder!();
     fn write_any(&mut self, any: &Any) {
         write_any_sorted(any, self)
     }
@@ -95,9 +107,6 @@ impl Encoder for CanonicalEncoderV1 {
         // Embeds and formats (Y.Text content) never occur in a row document: the layout check
         // refuses them, so yrs' own writer is kept here.
         self.0.write_json(any)
-    }
-    fn write_key(&mut self, string: &str) {
-        self.0.write_key(string)
     }
 }
 

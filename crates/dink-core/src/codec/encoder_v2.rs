@@ -8,10 +8,11 @@
 //! Every v2 encoding in the engine goes through [`encode_v2`] / [`FixedEncoderV2`], which also
 //! writes object values with sorted keys (codec/canonical.rs).
 
-use yrs::block::ClientID;
 use yrs::encoding::write::Write;
 use yrs::updates::encoder::{Encode, Encoder, EncoderV2};
-use yrs::{Any, ID};
+use yrs::Any;
+
+use super::canonical::delegate_encoder;
 
 pub(crate) struct FixedEncoderV2(EncoderV2);
 
@@ -38,39 +39,7 @@ impl Write for FixedEncoderV2 {
 }
 
 impl Encoder for FixedEncoderV2 {
-    fn to_vec(self) -> Vec<u8> {
-        self.0.to_vec()
-    }
-    fn reset_ds_cur_val(&mut self) {
-        self.0.reset_ds_cur_val()
-    }
-    fn write_ds_clock(&mut self, clock: u32) {
-        self.0.write_ds_clock(clock)
-    }
-    fn write_ds_len(&mut self, len: u32) {
-        self.0.write_ds_len(len)
-    }
-    fn write_left_id(&mut self, id: &ID) {
-        self.0.write_left_id(id)
-    }
-    fn write_right_id(&mut self, id: &ID) {
-        self.0.write_right_id(id)
-    }
-    fn write_client(&mut self, client: ClientID) {
-        self.0.write_client(client)
-    }
-    fn write_info(&mut self, info: u8) {
-        self.0.write_info(info)
-    }
-    fn write_parent_info(&mut self, is_y_key: bool) {
-        self.0.write_parent_info(is_y_key)
-    }
-    fn write_type_ref(&mut self, info: u8) {
-        self.0.write_type_ref(info)
-    }
-    fn write_len(&mut self, len: u32) {
-        self.0.write_len(len)
-    }
+    delegate_encoder!();
     fn write_any(&mut self, any: &Any) {
         // yrs' `write_any` encodes the value v1-style into the same buffer `write_u8` fills;
         // written here with sorted object keys (codec/canonical.rs) for deterministic bytes.
@@ -82,9 +51,6 @@ impl Encoder for FixedEncoderV2 {
     }
     fn write_json(&mut self, any: &Any) {
         self.0.write_json(any)
-    }
-    fn write_key(&mut self, string: &str) {
-        self.0.write_key(string)
     }
 }
 
