@@ -91,7 +91,7 @@ try {
     const conn = await connect({
       servers: gateway.natsUrl,
       token: edgeKey,
-      inboxPrefix: `_INBOX.${keyId}`,
+      inboxPrefix: `_INBOX_${keyId}`,
       reconnect: false,
     });
     await conn.close();

@@ -58,6 +58,12 @@ export interface DevSetup {
 export declare function devSetup(natsUrl: string, appName: string, edgeNames: string[]): Promise<DevSetup>;
 export declare function startEdge(natsUrl: string, key: string): Promise<Proc>;
 export declare function keyId(key: string): string;
+export declare const DINK_CLI: string;
+export declare function startTunnel(
+  natsUrl: string,
+  key: string,
+  options: { port: number; name: string },
+): Promise<{ proc: Proc; url: string }>;
 export declare function keyRequest(
   natsUrl: string,
   key: string,

@@ -190,6 +190,44 @@ export async function startEdge(natsUrl, key) {
   return proc;
 }
 
+/** The real `dink` CLI 2.29.0 (npm @fatagnus/dink-linux-x64). */
+export const DINK_CLI = join(ROOT, "node_modules", "@fatagnus", "dink-linux-x64", "dink");
+
+/**
+ * The real CLI's own edge, `dink tunnel --port <port> --name <name>`, with an edge key; resolved
+ * with the public URL the gateway gave it once it is registered (it exits 1 when registering
+ * fails, which rejects this).
+ */
+export async function startTunnel(natsUrl, key, { port, name }) {
+  const proxyAddr = `127.0.0.1:${await freePort()}`;
+  const proc = start(
+    DINK_CLI,
+    [
+      "tunnel",
+      "--port",
+      String(port),
+      "--name",
+      name,
+      "--server",
+      natsUrl,
+      "--api-key",
+      key,
+      "--proxy-addr",
+      proxyAddr,
+    ],
+    { env: { ...process.env, DINK_API_KEY: "", DINK_APP_ID: "", DINK_SERVER: "" } },
+  );
+  const url = await waitFor(
+    "dink tunnel to register",
+    () => {
+      if (proc.child.exitCode !== null) throw new Error(`dink tunnel exited:\n${proc.output()}`);
+      return proc.output().match(/Internet:\s+(\S+)/)?.[1];
+    },
+    20_000,
+  );
+  return { proc, url };
+}
+
 /** The key id the gateway derives from a key ("k" + 24 hex digits of its SHA-256). */
 export function keyId(key) {
   return `k${createHash("sha256").update(key).digest("hex").slice(0, 24)}`;
@@ -197,11 +235,11 @@ export function keyId(key) {
 
 /**
  * One control-plane request as a key holder makes it: connected with the key as token, replies on
- * the key's private inbox (`_INBOX.<key id>`, the only one the gateway lets it read), the key in
+ * the key's private inbox (`_INBOX_<key id>`, the only one the gateway lets it read), the key in
  * `Authorization: Bearer`. Resolves to the reply envelope.
  */
 export async function keyRequest(natsUrl, key, subject, body) {
-  const nc = await connect({ servers: natsUrl, token: key, inboxPrefix: `_INBOX.${keyId(key)}`, timeout: 5_000 });
+  const nc = await connect({ servers: natsUrl, token: key, inboxPrefix: `_INBOX_${keyId(key)}`, timeout: 5_000 });
   try {
     const { headers } = await import("nats");
     const h = headers();

@@ -44,7 +44,7 @@ export class YjsNatsEdge extends SimulatedEdge {
     this.nc = await connect({
       servers: this.natsUrl,
       token: this.key,
-      inboxPrefix: `_INBOX.${keyId(this.key)}`,
+      inboxPrefix: `_INBOX_${keyId(this.key)}`,
       timeout: 5_000,
     });
     // Fan-out goes to the edges online in presence (docs/protocol.md): register and heartbeat.

@@ -2,11 +2,14 @@
 /**
  * The real `dink` CLI 2.29.0 (npm @fatagnus/dink-linux-x64) as a client of `dink-gateway dev`:
  * dev setup, keys, edges, services describe (its llm.txt compared with the package's own
- * rendering of the same descriptor), rpc call and scatter. The CLI uses NATS's default `_INBOX.`
- * reply prefix, which the gateway gives only to the bootstrap admin key (docs/gateway.md,
- * "Permissions"), so the CLI runs with that key after `dev setup`.
+ * rendering of the same descriptor), rpc call and scatter, and its own edge, `dink tunnel`. The
+ * CLI uses NATS's default `_INBOX.` reply prefix, which the gateway gives to the bootstrap admin
+ * key and (3-token inboxes only, in the EDGES account) to edge keys with tunnel:expose
+ * (docs/gateway.md, "Permissions"), so the admin commands run with the bootstrap key.
  */
 import { execFile } from "node:child_process";
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,15 +18,16 @@ import { renderLLMText } from "dink-convex";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import {
   buildBinaries,
-  ROOT,
+  DINK_CLI as DINK,
   startEdge,
   startGateway,
+  startTunnel,
+  waitFor,
   type Gateway,
   type Proc,
 } from "../../../sandbox/dinkProcesses.mjs";
 
 const run = promisify(execFile);
-const DINK = join(ROOT, "node_modules", "@fatagnus", "dink-linux-x64", "dink");
 
 let gateway: Gateway;
 let adminKey = "";
@@ -55,7 +59,12 @@ afterAll(async () => {
 }, 60_000);
 
 describe("the dink CLI against dink-gateway dev", () => {
-  let keys: { api_key?: string; app_id?: string; edge_keys?: Array<{ edge_id: string; api_key: string }> } = {};
+  let keys: {
+    api_key?: string;
+    app_id?: string;
+    sync_key?: string;
+    edge_keys?: Array<{ edge_id: string; api_key: string }>;
+  } = {};
 
   test("dev setup creates the app and its keys", async () => {
     await dink(["dev", "setup", "--edge-names", "cli-a,cli-b", "--no-save"], null);
@@ -143,5 +152,66 @@ describe("the dink CLI against dink-gateway dev", () => {
       "json",
     ]);
     expect(scatter).toMatch(/"successful_count":\s*1/);
+  });
+
+  test("dink tunnel stays connected, serves HTTP through /tunnels/<id>/, and leaves when kicked", async () => {
+    // The local server the tunnel exposes: records what reached it, echoes the request.
+    const seen: Array<{ method?: string; url?: string; headers: IncomingHttpHeaders; body: string }> = [];
+    const local = createServer((req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        seen.push({ method: req.method, url: req.url, headers: req.headers, body });
+        res.writeHead(req.url?.startsWith("/missing") ? 404 : 200, { "content-type": "text/plain", "x-local": "yes" });
+        res.end(`${req.method} ${req.url} ${body}`);
+      });
+    });
+    await new Promise<void>((r) => local.listen(0, "127.0.0.1", r));
+    const port = (local.address() as AddressInfo).port;
+    const edgeKey = keys.edge_keys?.find((k) => k.edge_id === "cli-b")?.api_key;
+    expect(edgeKey).toBeDefined();
+    const tunnel = await startTunnel(gateway.natsUrl, edgeKey!, { port, name: "web" });
+    try {
+      expect(tunnel.url).toMatch(new RegExp(`^${gateway.httpUrl}/tunnels/t[0-9a-f]{16}/$`));
+      const auth = { Authorization: `Bearer ${keys.sync_key}` };
+
+      const get = await fetch(`${tunnel.url}hello/world?x=1`, { headers: auth });
+      expect(get.status).toBe(200);
+      expect(get.headers.get("x-local")).toBe("yes");
+      expect(await get.text()).toBe("GET /hello/world?x=1 ");
+      const post = await fetch(`${tunnel.url}form`, { method: "POST", headers: auth, body: "a=1&b=2" });
+      expect(await post.text()).toBe("POST /form a=1&b=2");
+      const missing = await fetch(`${tunnel.url}missing`, { headers: auth });
+      expect(missing.status).toBe(404);
+      // The app key stays at the gateway; the request reached the local server otherwise intact.
+      expect(seen.map((s) => s.url)).toEqual(["/hello/world?x=1", "/form", "/missing"]);
+      expect(seen.every((s) => s.headers.authorization === undefined)).toBe(true);
+
+      // Without an app key: refused at the gateway, nothing reaches the edge.
+      const anon = await fetch(tunnel.url);
+      expect(anon.status).toBe(401);
+      expect(seen).toHaveLength(3);
+
+      // The CLI's own `tunnel list`, with the edge key and its default inbox, sees it.
+      const listed = await dink(["tunnel", "list"], edgeKey!);
+      expect(listed).toContain(tunnel.url.split("/").at(-2));
+      expect(tunnel.proc.child.exitCode).toBeNull();
+
+      // A kick: the tunnel deregisters; the gateway forgets its tunnels.
+      const kick = await fetch(`${gateway.httpUrl}/api/edges/cli-b/kick`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ reason: "tunnel test" }),
+      });
+      expect(kick.status).toBe(200);
+      await waitFor("the tunnel to obey the kick", () => tunnel.proc.output().includes("received kick"), 10_000);
+      const gone = await fetch(tunnel.url, { headers: auth });
+      expect(gone.status).toBe(404);
+      expect(((await gone.json()) as { error: { code: string } }).error.code).toBe("TUNNEL_NOT_FOUND");
+      expect(seen).toHaveLength(3);
+    } finally {
+      await tunnel.proc.stop();
+      local.close();
+    }
   });
 });

@@ -36,9 +36,9 @@ impl EdgeKey {
         format!("k{}", &hex[..24])
     }
 
-    /// The private inbox prefix the gateway grants this key: `_INBOX.<key id>`.
+    /// The private inbox prefix the gateway grants this key: `_INBOX_<key id>`.
     pub fn inbox_prefix(&self) -> String {
-        format!("_INBOX.{}", self.key_id())
+        format!("_INBOX_{}", self.key_id())
     }
 
     pub fn bearer(&self) -> String {

@@ -1,6 +1,6 @@
 //! The NATS auth callout: nats-server asks, on `$SYS.REQ.USER.AUTH` in the GATEWAY account,
 //! whether a CONNECT may proceed. The gateway looks up the `auth_token` (the API key), and answers
-//! with a user JWT placed in the APPS account carrying the key's permissions, or with an error.
+//! with a user JWT placed in the key's account (EDGES for edge keys, else APPS) carrying the key's permissions, or with an error.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -61,6 +61,7 @@ async fn answer(gw: &Gateway, payload: &[u8]) -> Option<String> {
         let perms = jwt::Permissions {
             publish: vec!["$DEV.SETUP".into()],
             subscribe: vec!["_INBOX.>".into()],
+            subscribe_deny: Vec::new(),
             allow_responses: false,
         };
         let claims = jwt::user_claims(
@@ -85,7 +86,7 @@ async fn answer(gw: &Gateway, payload: &[u8]) -> Option<String> {
                 let claims = jwt::user_claims(
                     &issuer_pub,
                     &user_nkey,
-                    APPS_ACCOUNT,
+                    keys::account_of(&k),
                     &k.id,
                     now,
                     exp,

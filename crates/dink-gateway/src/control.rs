@@ -1,4 +1,5 @@
-//! The NATS control plane (dink-protocol.md §5): `$ADMIN.*`, `$API.*`, `$EDGE.PRESENCE.*` and
+//! The NATS control plane (dink-protocol.md §5): `$ADMIN.*`, `$API.*`, `$EDGE.PRESENCE.*`,
+//! `$TUNNEL.*` and
 //! (dev mode) `$DEV.SETUP`, answered in the `{success, data | error:{code,message}}` envelope.
 //! Every request but `$DEV.SETUP` must carry `Authorization: Bearer <key>`; the app is the key's.
 //! All gateway processes subscribe in the queue group `dink-gateway`, so one answers each request.
@@ -20,6 +21,7 @@ const SUBJECTS: &[&str] = &[
     "$ADMIN.>",
     "$EDGE.PRESENCE.>",
     "$EDGE.*.*.CONVEX_TOKEN",
+    "$TUNNEL.>",
     "$DEV.SETUP",
 ];
 const CONCURRENCY: usize = 256;
@@ -437,6 +439,9 @@ async fn handle(gw: &Gateway, msg: &Message) -> ApiResult<Value> {
                 _ => Err(ApiError::bad("expected $EDGE.<app>.<edge>.CONVEX_TOKEN")),
             }
         }
+        "$TUNNEL.REGISTER" => crate::tunnel::register(gw, &k, parse_body(body)?).await,
+        "$TUNNEL.UNREGISTER" => crate::tunnel::unregister(gw, &k, parse_body(body)?).await,
+        "$TUNNEL.LIST" => to_value(&crate::tunnel::list(gw, &k, parse_body(body)?).await?),
         "$EDGE.PRESENCE.REGISTER" => to_value(&gw.register_presence(&k, &parse_body(body)?).await?),
         "$EDGE.PRESENCE.HEARTBEAT" => {
             gw.heartbeat(&k).await?;

@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use crate::cache::TtlCache;
 use crate::keys;
 use crate::metrics::Metrics;
-use crate::natsd::{NatsCreds, APPS_ACCOUNT};
+use crate::natsd::{NatsCreds, APPS_ACCOUNT, EDGES_ACCOUNT};
 use crate::store::Store;
 use crate::types::*;
 
@@ -57,6 +57,9 @@ pub struct Config {
     pub sync_retry_deadline: Duration,
     /// Timeout of one HTTP attempt to Convex (default 10 s).
     pub convex_attempt_timeout: Duration,
+    /// Base URL clients reach this gateway's HTTP API at (tunnel URLs are built on it);
+    /// `None`: `http://<bound address>` (`--public-url`).
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -72,6 +75,7 @@ impl Config {
             sync_batch_ms: 5,
             sync_retry_deadline: Duration::from_secs(20),
             convex_attempt_timeout: Duration::from_secs(10),
+            public_url: None,
         }
     }
 }
@@ -166,6 +170,8 @@ pub struct Gateway {
     pub edge_cache: TtlCache<(String, String), ()>,
     /// The bridge relay's control channel (`relay.rs`).
     pub relay: crate::relay::Relay,
+    /// The HTTP base URL, known once the listener is bound (see [`Gateway::http_url`]).
+    http_url: std::sync::OnceLock<String>,
 }
 
 /// A running gateway; its tasks stop when this is dropped (or on [`Running::shutdown`]).
@@ -269,6 +275,7 @@ impl Gateway {
             key_cache: TtlCache::new(KEY_CACHE_TTL, KEY_CACHE_MAX),
             edge_cache: TtlCache::new(KEY_CACHE_TTL, KEY_CACHE_MAX),
             relay: crate::relay::Relay::default(),
+            http_url: std::sync::OnceLock::new(),
         });
         let admin_key_file = gw.ensure_admin_key().await?;
         let mut tasks = Vec::new();
@@ -279,6 +286,13 @@ impl Gateway {
         tasks.push(crate::fanout::spawn(gw.clone()));
         tasks.push(crate::relay::spawn(gw.clone()).await?);
         let (http_task, http_addr) = crate::http::spawn(gw.clone()).await?;
+        let _ = gw.http_url.set(match &gw.cfg.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None if http_addr.ip().is_unspecified() => {
+                format!("http://127.0.0.1:{}", http_addr.port())
+            }
+            None => format!("http://{http_addr}"),
+        });
         tasks.push(http_task);
         Ok(Running {
             gateway: gw,
@@ -286,6 +300,11 @@ impl Gateway {
             admin_key_file,
             tasks,
         })
+    }
+
+    /// The base URL of the HTTP API (`--public-url`, else the bound address).
+    pub fn http_url(&self) -> &str {
+        self.http_url.get().map(String::as_str).unwrap_or("")
     }
 
     /// Read `<data_dir>/admin.key`, or create a new bootstrap admin key there; register its hash.
@@ -903,6 +922,7 @@ impl Gateway {
     }
 
     pub async fn mark_gone(&self, app: &str, edge: &str) -> ApiResult<bool> {
+        crate::tunnel::forget_edge(self, app, edge).await?;
         match self.store.edge(app, edge).await? {
             Some(mut e) => {
                 e.status = "offline".into();
@@ -1366,8 +1386,8 @@ async fn spawn_revocations(gw: Arc<Gateway>) -> Result<JoinHandle<()>, String> {
 pub const REVOKE_GRACE: Duration = Duration::from_millis(750);
 
 /// Close every connection authenticated as `user` (the key id: the callout names the NATS user
-/// after it) in the APPS account, on every server: `$SYS.REQ.SERVER.PING.CONNZ` filtered by user,
-/// then `$SYS.REQ.SERVER.<id>.KICK {cid}`. Returns how many were closed. Bounded: at most 64
+/// after it) in the APPS and EDGES accounts, on every server: `$SYS.REQ.SERVER.PING.CONNZ` filtered by user,
+/// then `$SYS.REQ.SERVER.<id>.KICK {cid}`. Returns how many were closed. Bounded: at most 128
 /// server replies within 1 s, 1000 connections.
 pub async fn disconnect_user(sys: &async_nats::Client, user: &str) -> Result<usize, String> {
     use futures_util::StreamExt;
@@ -1376,13 +1396,15 @@ pub async fn disconnect_user(sys: &async_nats::Client, user: &str) -> Result<usi
         .subscribe(inbox.clone())
         .await
         .map_err(|e| e.to_string())?;
-    let q = json!({ "user": user, "acc": APPS_ACCOUNT, "limit": 1000 }).to_string();
-    sys.publish_with_reply("$SYS.REQ.SERVER.PING.CONNZ", inbox, q.into())
-        .await
-        .map_err(|e| e.to_string())?;
+    for acc in [APPS_ACCOUNT, EDGES_ACCOUNT] {
+        let q = json!({ "user": user, "acc": acc, "limit": 1000 }).to_string();
+        sys.publish_with_reply("$SYS.REQ.SERVER.PING.CONNZ", inbox.clone(), q.into())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
     let mut targets: Vec<(String, u64)> = Vec::new();
-    for _ in 0..64 {
+    for _ in 0..128 {
         let Ok(Some(msg)) = tokio::time::timeout_at(deadline, sub.next()).await else {
             break;
         };

@@ -8,8 +8,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{Method, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use base64::Engine;
 use serde::Deserialize;
@@ -54,6 +55,9 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/api/services/{name}", get(service_describe))
         .route("/api/services/{name}/llm.txt", get(service_llm))
         .route("/api/sync/convex-push", post(convex_push))
+        .route("/tunnels/{tunnel_id}", any(tunnel))
+        .route("/tunnels/{tunnel_id}/", any(tunnel))
+        .route("/tunnels/{tunnel_id}/{*rest}", any(tunnel))
         .fallback(|| async { json_reply(Err(ApiError::not_found("NOT_FOUND", "no such route"))) })
         .with_state(gw)
 }
@@ -527,4 +531,63 @@ async fn convex_push(State(gw): Gw, headers: HeaderMap, body: Body) -> Response 
         })
         .await,
     )
+}
+
+/// `ANY /tunnels/<tunnel_id>/<path>`: one HTTP exchange with the edge behind the tunnel
+/// (`tunnel.rs`), with an app key of the tunnel's app. `Authorization` is not forwarded.
+async fn tunnel(
+    State(gw): Gw,
+    Path(params): Path<BTreeMap<String, String>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let id = params.get("tunnel_id").cloned().unwrap_or_default();
+    let prefix = format!("/tunnels/{id}");
+    let rest = uri.path().strip_prefix(&prefix).unwrap_or("");
+    let mut path = if rest.is_empty() {
+        "/".to_string()
+    } else {
+        rest.to_string()
+    };
+    if let Some(q) = uri.query() {
+        path = format!("{path}?{q}");
+    }
+    let fwd: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+        .collect();
+    let result = with_key(gw, &headers, |gw, k| async move {
+        let body = axum::body::to_bytes(body, crate::tunnel::MAX_REQUEST_BODY)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    "PAYLOAD_TOO_LARGE",
+                    413,
+                    format!(
+                        "body over {} bytes or unreadable",
+                        crate::tunnel::MAX_REQUEST_BODY
+                    ),
+                )
+            })?;
+        crate::tunnel::proxy(&gw, &k, &id, method.as_str(), &path, &fwd, &body).await
+    })
+    .await;
+    match result {
+        Err(e) => json_reply(Err(e)),
+        Ok(p) => {
+            let mut r = Response::new(Body::from(p.body));
+            *r.status_mut() = status_of(p.status);
+            for (n, v) in p.headers {
+                if let (Ok(n), Ok(v)) = (
+                    header::HeaderName::from_bytes(n.as_bytes()),
+                    HeaderValue::from_str(&v),
+                ) {
+                    r.headers_mut().append(n, v);
+                }
+            }
+            r
+        }
+    }
 }

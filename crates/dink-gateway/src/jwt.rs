@@ -87,6 +87,9 @@ fn data_encoding_base32(bytes: &[u8]) -> String {
 pub struct Permissions {
     pub publish: Vec<String>,
     pub subscribe: Vec<String>,
+    /// Subscriptions refused even when `subscribe` allows them. A wildcard subscription that
+    /// overlaps one of these makes nats-server drop matching messages at delivery too.
+    pub subscribe_deny: Vec<String>,
     /// Allow publishing one reply to each request received (nats `allow_responses`, max 1).
     pub allow_responses: bool,
 }
@@ -107,6 +110,9 @@ pub fn user_claims(
         "subs": -1, "data": -1, "payload": -1,
         "type": "user", "version": 2,
     });
+    if !perms.subscribe_deny.is_empty() {
+        nats["sub"]["deny"] = json!(perms.subscribe_deny);
+    }
     if perms.allow_responses {
         nats["resp"] = json!({ "max": 1, "ttl": 0 });
     }

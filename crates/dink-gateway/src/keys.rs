@@ -124,16 +124,18 @@ pub fn key_hash(secret: &str) -> String {
 }
 
 /// The key id: `k` + the first 24 hex digits of the key's SHA-256. Derivable by the holder,
-/// so a client knows its private inbox prefix (`_INBOX.<key id>`) before connecting.
+/// so a client knows its private inbox prefix (`_INBOX_<key id>`) before connecting.
 pub fn key_id(secret: &str) -> String {
     let h = key_hash(secret);
     format!("k{}", &h[..24])
 }
 
 /// Private inbox prefix of a key: clients holding a non-admin key must use it
-/// (async-nats `custom_inbox_prefix`, nats.go `CustomInboxPrefix`).
+/// (async-nats `custom_inbox_prefix`, nats.go `CustomInboxPrefix`). Its first token is not
+/// `_INBOX`, so the 3-token default inboxes a tunnel edge may read (`_INBOX.*.*`) and the deny
+/// that confines it there (`_INBOX.*.*.>`) never touch a private inbox.
 pub fn inbox_prefix(secret: &str) -> String {
-    format!("_INBOX.{}", key_id(secret))
+    format!("_INBOX_{}", key_id(secret))
 }
 
 /// Constant-time comparison of a presented key with a stored hash.
@@ -232,12 +234,22 @@ pub fn is_root(k: &KeyMetadata) -> bool {
     k.app_id.is_empty() && k.scopes.iter().any(|s| s == "admin")
 }
 
+/// The config-mode account a connection with key `k` is placed in (docs/gateway.md, "Accounts").
+pub fn account_of(k: &KeyMetadata) -> &'static str {
+    if k.key_type == "edge" && !is_root(k) {
+        crate::natsd::EDGES_ACCOUNT
+    } else {
+        crate::natsd::APPS_ACCOUNT
+    }
+}
+
 /// The NATS permissions granted to a connection authenticated with key `k` (docs/gateway.md).
 pub fn permissions(k: &KeyMetadata) -> Permissions {
     if is_root(k) {
         return Permissions {
             publish: vec![">".into()],
             subscribe: vec![">".into()],
+            subscribe_deny: Vec::new(),
             allow_responses: false,
         };
     }
@@ -250,10 +262,11 @@ pub fn permissions(k: &KeyMetadata) -> Permissions {
         format!("jobs.{a}.>"),
     ];
     let mut s: Vec<String> = vec![
-        format!("_INBOX.{}.>", k.id),
+        format!("_INBOX_{}.>", k.id),
         format!("broadcast.{a}.>"),
         format!("jobs.{a}.>"),
     ];
+    let mut deny: Vec<String> = Vec::new();
     let edge = k.edge_id.as_deref().filter(|_| k.key_type == "edge");
     if let Some(e) = edge {
         p.extend([
@@ -305,7 +318,22 @@ pub fn permissions(k: &KeyMetadata) -> Permissions {
             }),
             "keys:manage" => p.push("$API.KEYS.>".into()),
             "apps:manage" => p.extend(["$ADMIN.APPS.>".into(), "$ADMIN.EDGES.>".into()]),
-            _ => {} // kv, streams, webhooks, tunnel, peer: not mapped in this slice
+            // `dink tunnel` (nats.go) reads replies on the default 3-token inbox
+            // `_INBOX.<nuid>.<n>`; only edge keys get it, in the EDGES account, where no APPS
+            // reply can land (docs/gateway.md, "Tunnels").
+            "tunnel:expose" | "tunnel:domain" => {
+                if let Some(e) = edge {
+                    p.extend([
+                        "$TUNNEL.REGISTER".into(),
+                        "$TUNNEL.UNREGISTER".into(),
+                        "$TUNNEL.LIST".into(),
+                    ]);
+                    s.extend(["_INBOX.*.*".into(), format!("edge.{a}.{e}.tunnel.>")]);
+                    // `_INBOX.*.*` would also admit `_INBOX.<x>.>`, reading longer inboxes.
+                    deny.push("_INBOX.*.*.>".into());
+                }
+            }
+            _ => {} // kv, streams, webhooks, peer: not mapped in this slice
         }
     }
     if app_admin {
@@ -329,9 +357,11 @@ pub fn permissions(k: &KeyMetadata) -> Permissions {
     p.dedup();
     s.sort();
     s.dedup();
+    deny.dedup();
     Permissions {
         publish: p,
         subscribe: s,
+        subscribe_deny: deny,
         allow_responses: true,
     }
 }

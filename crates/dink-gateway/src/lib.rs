@@ -21,6 +21,7 @@ pub mod serve;
 pub mod status;
 pub mod store;
 pub mod sync;
+pub mod tunnel;
 pub mod types;
 
 pub use gateway::{Config, Gateway, Running};

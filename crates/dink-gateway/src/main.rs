@@ -25,6 +25,8 @@ OPTIONS (both):
   --heartbeat-timeout-ms N   edge offline after this long without a heartbeat (default 90000)
   --user-jwt-ttl-secs N      NATS user JWT lifetime: connections re-authenticate this often (600)
   --sync-batch-ms N          collect edge deltas this long before one Convex applyDelta call (5)
+  --public-url URL           base URL clients reach the HTTP API at, for tunnel URLs
+                             (default http://<HTTP address>)
 ";
 
 struct Args {
@@ -37,6 +39,7 @@ struct Args {
     heartbeat_ms: Option<u64>,
     jwt_ttl: Option<u64>,
     sync_batch_ms: Option<u64>,
+    public_url: Option<String>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -55,6 +58,7 @@ fn parse() -> Result<Args, String> {
         heartbeat_ms: None,
         jwt_ttl: None,
         sync_batch_ms: None,
+        public_url: None,
     };
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -78,6 +82,13 @@ fn parse() -> Result<Args, String> {
             }
             "--sync-batch-ms" => {
                 a.sync_batch_ms = Some(val()?.parse().map_err(|_| "bad --sync-batch-ms")?)
+            }
+            "--public-url" => {
+                let u = val()?;
+                if !(u.starts_with("http://") || u.starts_with("https://")) {
+                    return Err("--public-url must start with http:// or https://".into());
+                }
+                a.public_url = Some(u)
             }
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown option {other}")),
@@ -171,6 +182,7 @@ async fn run(a: Args) -> Result<(), String> {
     if let Some(ms) = a.sync_batch_ms {
         cfg.sync_batch_ms = ms.min(10_000);
     }
+    cfg.public_url = a.public_url.clone();
     let nats_url = cfg.nats.url.clone();
     let running = Gateway::start(cfg).await?;
     println!("NATS:      {nats_url}");

@@ -18,8 +18,11 @@ use std::time::{Duration, Instant};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 
-/// The account edges, center keys and the gateway's bus connection live in.
+/// The account of every non-edge key (admins, centers, clients) and the gateway's bus connection.
 pub const APPS_ACCOUNT: &str = "APPS";
+/// The account of edge keys: joined to APPS only by the imports and exports in [`config_text`],
+/// so no reply to an APPS connection (a new key's secret, an RPC result) can reach an edge.
+pub const EDGES_ACCOUNT: &str = "EDGES";
 /// The account holding the gateway's JetStream state and the auth callout subscription.
 pub const GATEWAY_ACCOUNT: &str = "GATEWAY";
 
@@ -261,8 +264,62 @@ fn q(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
 }
 
-/// The nats-server configuration: three config accounts (GATEWAY with JetStream and the callout,
-/// APPS for all app traffic, SYS), the gateway's three users bypassing the callout, and every
+/// What edges (EDGES) reach in APPS: requests answered by the gateway or by centers.
+const APPS_SERVICES: &[&str] = &[
+    "$API.>",
+    "$ADMIN.>",
+    "$EDGE.PRESENCE.>",
+    "$EDGE.*.*.CONVEX_TOKEN",
+    "$TUNNEL.>",
+    "$SYNC.*.*.hello",
+    "$SYNC.*.*.push",
+    "$SYNC.*.*.changes",
+    "$SYNC.*.*.snapshot",
+    "center.>",
+];
+/// What APPS publishes to edges.
+const APPS_STREAMS: &[&str] = &["$EDGE.*.*.KICK", "$SYNC.*.*.events", "broadcast.>"];
+/// What APPS (the gateway, centers) requests of edges: RPC and tunnel traffic.
+const EDGES_SERVICES: &[&str] = &["edge.>"];
+/// What edges publish to APPS. (NATS refuses an import cycle, so `events.>` flows one way:
+/// centers' events do not reach edges; `broadcast.<app>.>` is the center-to-edge channel.)
+const EDGES_STREAMS: &[&str] = &["events.>"];
+
+/// `exports` and `imports` of one account: it exports `services`/`streams` and imports those the
+/// account `other` exports (`other_services`/`other_streams`).
+fn links(
+    services: &[&str],
+    streams: &[&str],
+    other: &str,
+    other_services: &[&str],
+    other_streams: &[&str],
+) -> String {
+    let mut out = String::from("    exports: [\n");
+    for s in services {
+        out += &format!("      {{ service: {} }}\n", q(s));
+    }
+    for s in streams {
+        out += &format!("      {{ stream: {} }}\n", q(s));
+    }
+    out += "    ]\n    imports: [\n";
+    for s in other_services {
+        out += &format!(
+            "      {{ service: {{ account: {other}, subject: {} }} }}\n",
+            q(s)
+        );
+    }
+    for s in other_streams {
+        out += &format!(
+            "      {{ stream: {{ account: {other}, subject: {} }} }}\n",
+            q(s)
+        );
+    }
+    out + "    ]\n"
+}
+
+/// The nats-server configuration: four config accounts (GATEWAY with JetStream and the callout;
+/// APPS for every non-edge key and the gateway's bus; EDGES for edge keys, joined to APPS by the
+/// imports and exports above; SYS), the gateway's three users bypassing the callout, and every
 /// other connection sent to the auth callout.
 pub fn config_text(port: u16, store: &Path, c: &NatsCreds, issuer_pub: &str) -> String {
     format!(
@@ -282,7 +339,9 @@ accounts {{
   }}
   {apps} {{
     users: [ {{ user: {bu}, password: {bp} }} ]
-  }}
+{apps_links}  }}
+  {edges} {{
+{edges_links}  }}
   SYS {{
     users: [ {{ user: {yu}, password: {yp} }} ]
   }}
@@ -300,6 +359,21 @@ authorization {{
         store = q(&store.display().to_string()),
         gw = GATEWAY_ACCOUNT,
         apps = APPS_ACCOUNT,
+        edges = EDGES_ACCOUNT,
+        apps_links = links(
+            APPS_SERVICES,
+            APPS_STREAMS,
+            EDGES_ACCOUNT,
+            EDGES_SERVICES,
+            EDGES_STREAMS
+        ),
+        edges_links = links(
+            EDGES_SERVICES,
+            EDGES_STREAMS,
+            APPS_ACCOUNT,
+            APPS_SERVICES,
+            APPS_STREAMS
+        ),
         su = q(&c.state_user),
         sp = q(&c.state_password),
         bu = q(&c.bus_user),

@@ -10,6 +10,7 @@
 //! | `dink_bridges` | `<app>` | `bridge::BridgeConfig`: bridge secret, services, deploy key |
 //! | `dink_convex` | `<app>` | [`ConvexConfig`]: the Convex site URL and the sync key secret |
 //! | `dink_fanout` | `<app>` | the fan-out lease (which gateway publishes the app's events) |
+//! | `dink_tunnels` | `<app>.<tunnel id>` | `tunnel::TunnelInfo` |
 //!
 //! KV keys cannot hold `:`, which ids may; it is written as `=` (never in an id).
 //! One stream per app, `DINK_PUSH_<app>` (subjects `dink.push.<app>.>`, created on the first
@@ -46,6 +47,8 @@ pub struct Store {
     pub convex: kv::Store,
     /// Per-app fan-out leases (max age [`LEASE_TTL`]).
     pub fanout: kv::Store,
+    /// Registered tunnels (`tunnel.rs`).
+    pub tunnels: kv::Store,
     /// Push streams known to exist (created or seen by this process).
     streams: Arc<Mutex<HashSet<String>>>,
 }
@@ -97,6 +100,7 @@ impl Store {
         let services = bucket(&js, "dink_services").await?;
         let bridges = bucket(&js, "dink_bridges").await?;
         let convex = bucket(&js, "dink_convex").await?;
+        let tunnels = bucket(&js, "dink_tunnels").await?;
         let fanout = match js.get_key_value("dink_fanout").await {
             Ok(s) => s,
             Err(_) => js
@@ -126,6 +130,7 @@ impl Store {
             bridges,
             convex,
             fanout,
+            tunnels,
             streams: Arc::default(),
         })
     }

@@ -76,6 +76,34 @@ async fn edges_are_confined_to_their_own_subjects() {
     assert!(silent(&mut inbox_spy).await, "e1 read a reply on _INBOX.>");
     assert!(silent(&mut e2_spy).await, "e1 read e2's inbox");
 
+    // Edge keys with tunnel:expose (in bundle:edge) may read 3-token default inboxes, which
+    // `dink tunnel` needs, but they live in the EDGES account: a default-prefix reply to an APPS
+    // connection (here a new key's secret, created by the bootstrap admin) never reaches them.
+    let mut default_spy = e1.subscribe("_INBOX.*.*").await.expect("sub call");
+    let mut long_spy = e1.subscribe("_INBOX.*.>").await.expect("sub call");
+    e1.flush().await.expect("flush");
+    let admin = env.admin_secret();
+    let plain_admin = tokio::time::timeout(
+        Duration::from_secs(5),
+        async_nats::ConnectOptions::new()
+            .token(admin.clone())
+            .connect(env.url()),
+    )
+    .await
+    .expect("connect timeout")
+    .expect("admin with the default inbox prefix");
+    let r = api(
+        &plain_admin,
+        &admin,
+        "$API.KEYS.CREATE",
+        json!({"app_id": "app-a", "type": "edge", "edge_id": "x9"}),
+    )
+    .await
+    .expect("create");
+    assert_eq!(r["success"], true, "{r}");
+    assert!(silent(&mut default_spy).await, "an edge read an APPS reply");
+    assert!(silent(&mut long_spy).await, "an edge read an APPS reply");
+
     // e1 cannot kick e2 (nor listen on e2's control subjects or serve as e2).
     let mut kick_sub = e2.subscribe("$EDGE.app-a.e2.KICK").await.expect("sub");
     e2.flush().await.expect("flush");
@@ -127,7 +155,6 @@ async fn edges_are_confined_to_their_own_subjects() {
     assert!(r.is_err(), "edge key reached $API.KEYS.CREATE: {r:?}");
 
     // The gateway also checks scopes and apps itself, whatever the NATS permissions.
-    let admin = env.admin_secret();
     let root = connect(&env.url(), &admin).await.expect("root");
     let r = api(
         &root,
@@ -185,7 +212,7 @@ async fn permission_mapping_follows_scopes() {
     let meta = env.gw.gateway.authenticate(&k).await.expect("meta");
     let p = dink_gateway::keys::permissions(&meta);
     let id = &meta.id;
-    assert!(p.subscribe.contains(&format!("_INBOX.{id}.>")));
+    assert!(p.subscribe.contains(&format!("_INBOX_{id}.>")));
     assert!(!p
         .subscribe
         .iter()
@@ -195,6 +222,11 @@ async fn permission_mapping_follows_scopes() {
         .iter()
         .any(|s| s.starts_with("_INBOX") || s == "$EDGE.>" || s.starts_with("$JS.")));
     assert!(p.subscribe.contains(&"$EDGE.app-a.e1.>".to_string()));
+    // tunnel:expose: the 3-token default inbox, nothing longer.
+    assert!(p.subscribe.contains(&"_INBOX.*.*".to_string()));
+    assert_eq!(p.subscribe_deny, vec!["_INBOX.*.*.>".to_string()]);
+    assert!(p.publish.contains(&"$TUNNEL.REGISTER".to_string()));
+    assert_eq!(dink_gateway::keys::account_of(&meta), "EDGES");
     assert!(p.publish.contains(&"edge.app-a.e1.>".to_string()));
     assert!(
         p.publish.contains(&"$SYNC.app-a.e1.>".to_string())
@@ -219,4 +251,6 @@ async fn permission_mapping_follows_scopes() {
     let p = dink_gateway::keys::permissions(&meta);
     assert!(p.publish.contains(&"$SYNC.app-a.>".to_string()));
     assert!(p.allow_responses);
+    assert!(p.subscribe_deny.is_empty() && !p.subscribe.iter().any(|s| s == "_INBOX.*.*"));
+    assert_eq!(dink_gateway::keys::account_of(&meta), "APPS");
 }

@@ -8,4 +8,5 @@ mod http_api;
 mod isolation;
 mod presence;
 mod sync;
+mod tunnel;
 mod two_gateways;
