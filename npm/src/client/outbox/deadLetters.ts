@@ -3,11 +3,15 @@
  * app-side half of a dead letter's replay or discard (the component cannot write app tables).
  */
 import type { ResolvedOutboxOptions } from "./policy.js";
-import { byEvent, transitionRow, type OutboxDoc } from "./store.js";
+import { byEvent, deltaOf, transitionRow, type OutboxDoc } from "./store.js";
 import type { SyncMutationCtx } from "./types.js";
 import { dinkComponent } from "../component.js";
 
-/** Records one dead letter per row, with the row's last error as the reason. */
+/**
+ * Records one dead letter per row, with the row's last error as the reason. The row keeps a copy
+ * of its delta from now on, so the delta log's purge (which only waits for undelivered items) can
+ * go on, and a later replay still has the bytes.
+ */
 export async function deadLetterRows(
   ctx: SyncMutationCtx,
   rows: readonly OutboxDoc[],
@@ -15,6 +19,8 @@ export async function deadLetterRows(
 ): Promise<void> {
   const dink = dinkComponent(options.componentName);
   for (const row of rows) {
+    const delta = (await deltaOf(ctx, row)) ?? new ArrayBuffer(0);
+    if (row.delta === undefined) await ctx.db.patch(row._id, { delta });
     const letter: {
       source: "outbox";
       eventId: string;
@@ -30,7 +36,7 @@ export async function deadLetterRows(
       eventId: row.eventId,
       collection: row.collection,
       docId: row.docId,
-      delta: row.delta,
+      delta,
       version: row.version,
       reason: row.lastError ?? "unspecified error",
       attempts: row.attempts,

@@ -90,6 +90,22 @@ async function claimCandidates(ctx: SyncMutationCtx, now: number, limit: number)
   return [...expired, ...pending];
 }
 
+/**
+ * The item's delta: its own bytes (dead, re-queued, or moved here by the log purge), else the delta
+ * log row of the same change. Null only if both are gone, which the purge prevents.
+ */
+export async function deltaOf(ctx: SyncMutationCtx, doc: OutboxDoc): Promise<ArrayBuffer | null> {
+  if (doc.delta !== undefined) return doc.delta;
+  const logged = await ctx.db
+    .query("sync_deltas")
+    .withIndex("by_doc", (q) => q.eq("collection", doc.collection).eq("docId", doc.docId).eq("version", doc.version))
+    .unique();
+  return logged?.delta ?? null;
+}
+
+/** The error of an item whose delta can no longer be found (it goes dead at once). */
+export const MISSING_DELTA = "the delta of this change is no longer in sync_deltas (purged)";
+
 export interface ClaimOutcome {
   claimed: ClaimedItem[];
   /** Rows that went dead at claim time (attempts used up), to dead-letter. */
@@ -112,11 +128,18 @@ export async function claimBatch(
     if (next === null) continue;
     if (next.status === "dead") out.dead.push(next);
     else if (next.status === "sending") {
+      const delta = await deltaOf(ctx, next);
+      if (delta === null) {
+        const failed = { type: "failed", now, leaseToken, permanent: true, error: MISSING_DELTA };
+        const dead = await transitionRow(ctx, next, failed, options);
+        if (dead?.status === "dead") out.dead.push(dead);
+        continue;
+      }
       const item: ClaimedItem = {
         eventId: next.eventId,
         collection: next.collection,
         docId: next.docId,
-        delta: next.delta,
+        delta,
         version: next.version,
         attempts: next.attempts,
       };

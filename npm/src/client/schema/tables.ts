@@ -75,7 +75,12 @@ export const internalSyncTables = {
     eventId: v.string(),
     collection: v.string(),
     docId: v.string(),
-    delta: v.bytes(),
+    /**
+     * The delta's bytes, only on rows that went dead, were re-queued from a dead letter, or
+     * outlived their log row (the purge moves the bytes here). Otherwise the bytes live once, in
+     * `sync_deltas` (same collection, docId and version), and the drain reads them from there.
+     */
+    delta: v.optional(v.bytes()),
     version: v.number(),
     /** Edge that produced the delta (not sent back to it); absent for Convex writes. */
     originEdgeId: v.optional(v.string()),

@@ -4,11 +4,15 @@
  * sequence number it deleted. Only a prefix of a shard is ever deleted, so "seq <= floor" is
  * exactly the purged part; the feed (feed.ts) serves a snapshot to any cursor below a floor.
  *
+ * The outbox reads an item's bytes from its log row, so purging the log row of a change not yet
+ * delivered moves its bytes onto the outbox row first: nothing undelivered is lost, and the bytes
+ * are still stored once.
+ *
  * Nothing else needs old deltas: documents keep their whole state in `sync_documents`, and an
  * edge that resends an operation whose log row was purged gets a noop, because the CRDT already
  * holds what it adds.
  */
-import type { SyncWriter } from "./rows.js";
+import { outboxEventId, type SyncDeltaRow, type SyncWriter } from "./rows.js";
 
 export interface DeltaPurgeResult {
   purged: number;
@@ -33,6 +37,7 @@ export async function purgeDeltaLog(db: SyncWriter, cutoff: number, budget: numb
     let outOfBudget = false;
     for (const row of rows) {
       if (row._creationTime >= cutoff) break;
+      await keepUndelivered(db, row);
       if (purged >= budget) {
         outOfBudget = true;
         break;
@@ -45,4 +50,15 @@ export async function purgeDeltaLog(db: SyncWriter, cutoff: number, budget: numb
     if (outOfBudget) return { purged, more: true };
   }
   return { purged, more: false };
+}
+
+/** Copies a log row's bytes onto its outbox item if that item still needs them. */
+async function keepUndelivered(db: SyncWriter, row: SyncDeltaRow): Promise<void> {
+  const item = await db
+    .query("sync_outbox")
+    .withIndex("by_event", (q) => q.eq("eventId", outboxEventId(row.collection, row.docId, row.version)))
+    .first();
+  if (item !== null && item.delta === undefined && item.status !== "sent") {
+    await db.patch(item._id, { delta: row.delta });
+  }
 }

@@ -1,6 +1,7 @@
 /**
  * The hot-path rows of one synced document: its CRDT state (`sync_documents`), the delta log with
- * the sharded feed sequence (`sync_deltas`, `sync_feed_shards`) and the outbox (`sync_outbox`).
+ * the sharded feed sequence (`sync_deltas`, `sync_feed_shards`) and the outbox (`sync_outbox`,
+ * which names the change and reads its bytes from the log).
  * Ingest and the trigger path both record a change through {@link recordChange}, in the caller's
  * transaction, so a change is either logged, stored and queued together or not at all.
  */
@@ -130,12 +131,10 @@ export async function recordChange(db: SyncWriter, c: RecordedChange, ctx?: unkn
   });
 
   await db.insert("sync_outbox", {
-    // Stable across retries: dinkd/NATS dedupe on it. (collection, docId, version) names exactly
-    // one change, since versions only grow inside the document's serialised transactions.
-    eventId: `${c.collection}:${c.docId}:${version}`,
+    eventId: outboxEventId(c.collection, c.docId, version),
     collection: c.collection,
     docId: c.docId,
-    delta,
+    // No bytes: the drain reads them from the log row above (`deltaOf`), so they are stored once.
     version,
     ...(c.origin === CONVEX_ORIGIN ? {} : { originEdgeId: c.origin }),
     status: "pending",
@@ -152,6 +151,15 @@ export async function recordChange(db: SyncWriter, c: RecordedChange, ctx?: unkn
     delta: c.delta,
   });
   return version;
+}
+
+/**
+ * The outbox event id of a change. Stable across retries: dinkd/NATS dedupe on it.
+ * (collection, docId, version) names exactly one change, since versions only grow inside the
+ * document's serialised transactions.
+ */
+export function outboxEventId(collection: string, docId: string, version: number): string {
+  return `${collection}:${docId}:${version}`;
 }
 
 /**
