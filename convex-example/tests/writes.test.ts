@@ -51,6 +51,16 @@ function copiesOf(after: Snapshot, hex: string): string[] {
   return [...after].filter(([, json]) => json.includes(hex)).map(([key]) => key.slice(0, key.indexOf("/")));
 }
 
+/** The user row, 4 sync documents and one scheduled drain. */
+const PER_SYNCED_WRITE = {
+  tasks: 1,
+  sync_documents: 1,
+  sync_deltas: 1,
+  sync_feed_shards: 1,
+  sync_outbox: 1,
+  _scheduled_functions: 1,
+};
+
 describe("writes per synced write (sandbox: convex-test, not a Convex backend)", () => {
   test("a synced create and update each write 4 sync documents and schedule one drain; the delta is stored once", async () => {
     const t = makeTest() as unknown as OutboxTest;
@@ -59,24 +69,10 @@ describe("writes per synced write (sandbox: convex-test, not a Convex backend)",
     const before = await snapshot(t);
     const id = await t.mutation(api.tasks.create, { title: "counted" });
     const afterCreate = await snapshot(t);
-    expect(written(before, afterCreate)).toEqual({
-      tasks: 1,
-      sync_documents: 1,
-      sync_deltas: 1,
-      sync_feed_shards: 1,
-      sync_outbox: 1,
-      _scheduled_functions: 1,
-    });
+    expect(written(before, afterCreate)).toEqual(PER_SYNCED_WRITE);
     await t.mutation(api.tasks.toggle, { id });
     const afterToggle = await snapshot(t);
-    expect(written(afterCreate, afterToggle)).toEqual({
-      tasks: 1,
-      sync_documents: 1,
-      sync_deltas: 1,
-      sync_feed_shards: 1,
-      sync_outbox: 1,
-      _scheduled_functions: 1,
-    });
+    expect(written(afterCreate, afterToggle)).toEqual(PER_SYNCED_WRITE);
 
     // Each change's bytes live in exactly one document: its delta log row.
     const deltas = await t.run(async (ctx) => await ctx.db.query("sync_deltas").collect());

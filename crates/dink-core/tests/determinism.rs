@@ -73,3 +73,81 @@ fn change_ingest_diff_merge_and_convert_write_the_same_bytes_every_time() {
     all_equal("v1", &v1);
     all_equal("v1 back to v2", &back);
 }
+
+fn obj(pairs: &[(&str, Value)]) -> Value {
+    Value::Object(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    )
+}
+
+/// Changing and ingesting into an existing state (not only creating one): the paths that load
+/// the stored document and write its new state and the delta.
+#[test]
+fn updates_of_a_stored_row_write_the_same_bytes_every_time() {
+    let limits = Limits::default();
+    let mut base_fields = Fields::new();
+    base_fields.insert("id".into(), Value::String("d".into()));
+    base_fields.insert(
+        "owner".into(),
+        obj(&[
+            ("name", Value::String("x".into())),
+            (
+                "meta",
+                obj(&[
+                    ("a", Value::Float64(1.0)),
+                    ("b", Value::Boolean(true)),
+                    ("c", Value::String("z".into())),
+                ]),
+            ),
+        ]),
+    );
+    let base = change(None, None, Some(&base_fields), Some("d"), 7, 1.0, &limits)
+        .expect("base")
+        .state;
+    let mut next = base_fields.clone();
+    next.insert(
+        "owner".into(),
+        obj(&[
+            ("q", Value::Float64(1.0)),
+            (
+                "p",
+                obj(&[
+                    ("d", Value::Float64(4.0)),
+                    ("c", Value::Float64(3.0)),
+                    ("e", Value::Float64(5.0)),
+                    ("f", Value::Float64(6.0)),
+                ]),
+            ),
+        ]),
+    );
+    let mut states = Vec::new();
+    let mut deltas = Vec::new();
+    let mut ingested = Vec::new();
+    let mut ingested_deltas = Vec::new();
+    for _ in 0..RUNS {
+        let made = change(
+            Some(&base),
+            Some(&base_fields),
+            Some(&next),
+            Some("d"),
+            7,
+            2.0,
+            &limits,
+        )
+        .expect("change");
+        let delta = made.delta.clone().expect("a delta");
+        let into =
+            ingest(Some(&base), &delta, UpdateFormat::V2, Some("d"), &limits).expect("ingest");
+        states.push(made.state);
+        deltas.push(delta);
+        ingested.push(into.state);
+        ingested_deltas.push(into.delta);
+    }
+    all_equal("change state", &states);
+    all_equal("change delta", &deltas);
+    all_equal("ingest state", &ingested);
+    all_equal("ingest delta", &ingested_deltas);
+}

@@ -21,7 +21,13 @@ USAGE:
       optionally DINK_GW_SYS_USER, DINK_GW_SYS_PASSWORD (system account: revoked keys'
       connections are closed server-side).
 
-OPTIONS (both):
+  dink-gateway nats-config --dir DIR [--listen HOST:PORT]
+      Write DIR/nats-server.conf (the accounts, auth callout and JetStream store serve needs;
+      listen default 127.0.0.1:4222) and DIR/gateway.env (serve's DINK_GW_* credentials), both
+      mode 0600, with fresh credentials. Then: nats-server -c DIR/nats-server.conf and
+      set -a; . DIR/gateway.env; set +a; dink-gateway serve --nats-url nats://HOST:PORT
+
+OPTIONS (dev and serve):
   --heartbeat-timeout-ms N   edge offline after this long without a heartbeat (default 90000)
   --user-jwt-ttl-secs N      NATS user JWT lifetime: connections re-authenticate this often (600)
   --sync-batch-ms N          collect edge deltas this long before one Convex applyDelta call (5)
@@ -40,6 +46,9 @@ struct Args {
     jwt_ttl: Option<u64>,
     sync_batch_ms: Option<u64>,
     public_url: Option<String>,
+    /// `nats-config`: where to write, and the address nats-server listens on.
+    dir: Option<PathBuf>,
+    listen: String,
 }
 
 fn parse() -> Result<Args, String> {
@@ -59,6 +68,8 @@ fn parse() -> Result<Args, String> {
         jwt_ttl: None,
         sync_batch_ms: None,
         public_url: None,
+        dir: None,
+        listen: "127.0.0.1:4222".into(),
     };
     while let Some(flag) = it.next() {
         let mut val = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -89,6 +100,13 @@ fn parse() -> Result<Args, String> {
                     return Err("--public-url must start with http:// or https://".into());
                 }
                 a.public_url = Some(u)
+            }
+            "--dir" => a.dir = Some(PathBuf::from(val()?)),
+            "--listen" => {
+                let l = val()?;
+                l.parse::<SocketAddr>()
+                    .map_err(|_| format!("bad --listen {l:?} (HOST:PORT, an IP address)"))?;
+                a.listen = l
             }
             "--help" | "-h" => return Err(String::new()),
             other => return Err(format!("unknown option {other}")),
@@ -121,6 +139,18 @@ async fn main() {
 }
 
 async fn run(a: Args) -> Result<(), String> {
+    if a.cmd == "nats-config" {
+        let dir = a.dir.clone().ok_or("--dir is required")?;
+        let (conf, env) = dink_gateway::natsd::write_config_dir(&dir, &a.listen)?;
+        println!("wrote {} and {}", conf.display(), env.display());
+        println!("start NATS:    nats-server -c {}", conf.display());
+        println!(
+            "start gateway: set -a; . {}; set +a; dink-gateway serve --nats-url nats://{}",
+            env.display(),
+            a.listen
+        );
+        return Ok(());
+    }
     let mut _server: Option<NatsServer> = None;
     let http_addr = a
         .http_addr
@@ -165,7 +195,11 @@ async fn run(a: Args) -> Result<(), String> {
                 false,
             )
         }
-        other => return Err(format!("unknown command {other:?} (dev or serve)")),
+        other => {
+            return Err(format!(
+                "unknown command {other:?} (dev, serve or nats-config)"
+            ))
+        }
     };
     let mut cfg = Config::new(creds, http_addr, a.data_dir.clone());
     cfg.dev_mode = dev;

@@ -107,6 +107,74 @@ pub struct NatsCreds {
     pub issuer_seed: String,
 }
 
+impl NatsCreds {
+    /// Fresh credentials: random passwords for the gateway's three users and a new issuer
+    /// account nkey.
+    pub fn generate(url: &str) -> Result<NatsCreds, String> {
+        let issuer = nkeys::KeyPair::new_account();
+        Ok(NatsCreds {
+            url: url.to_string(),
+            state_user: "dink-gateway".into(),
+            state_password: random_password(),
+            bus_user: "dink-gateway-bus".into(),
+            bus_password: random_password(),
+            sys_user: "dink-gateway-sys".into(),
+            sys_password: random_password(),
+            issuer_seed: issuer.seed().map_err(|e| format!("nkey seed: {e}"))?,
+        })
+    }
+
+    /// The issuer's public key (the callout `issuer` of the server config).
+    pub fn issuer_public(&self) -> Result<String, String> {
+        Ok(nkeys::KeyPair::from_seed(&self.issuer_seed)
+            .map_err(|e| format!("issuer seed: {e}"))?
+            .public_key())
+    }
+
+    /// `serve`'s environment (`KEY=value` lines; values are alphanumeric or nkey seeds).
+    pub fn env_text(&self) -> String {
+        [
+            ("DINK_GW_STATE_USER", &self.state_user),
+            ("DINK_GW_STATE_PASSWORD", &self.state_password),
+            ("DINK_GW_BUS_USER", &self.bus_user),
+            ("DINK_GW_BUS_PASSWORD", &self.bus_password),
+            ("DINK_GW_SYS_USER", &self.sys_user),
+            ("DINK_GW_SYS_PASSWORD", &self.sys_password),
+            ("DINK_GW_ISSUER_SEED", &self.issuer_seed),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect()
+    }
+}
+
+/// `dink-gateway nats-config`: a nats-server config for `serve` (listening on `listen`, JetStream
+/// under `<dir>/jetstream`) and the matching `serve` environment, written to
+/// `<dir>/nats-server.conf` and `<dir>/gateway.env` (both 0600). Returns the two paths.
+pub fn write_config_dir(dir: &Path, listen: &str) -> Result<(PathBuf, PathBuf), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    let creds = NatsCreds::generate(&format!("nats://{listen}"))?;
+    let conf = dir.join("nats-server.conf");
+    let env = dir.join("gateway.env");
+    for p in [&conf, &env] {
+        if p.exists() {
+            return Err(format!(
+                "{} exists; not overwriting credentials (remove it or pick another --dir)",
+                p.display()
+            ));
+        }
+    }
+    let text = config_text(
+        listen,
+        &dir.join("jetstream"),
+        &creds,
+        &creds.issuer_public()?,
+    );
+    write_private(&conf, &text)?;
+    write_private(&env, &creds.env_text())?;
+    Ok((conf, env))
+}
+
 /// Options for [`NatsServer::start`].
 pub struct NatsOptions {
     pub port: Option<u16>,
@@ -138,25 +206,11 @@ impl NatsServer {
                 c.url = format!("nats://127.0.0.1:{port}");
                 c
             }
-            None => {
-                let issuer = nkeys::KeyPair::new_account();
-                NatsCreds {
-                    url: format!("nats://127.0.0.1:{port}"),
-                    state_user: "dink-gateway".into(),
-                    state_password: random_password(),
-                    bus_user: "dink-gateway-bus".into(),
-                    bus_password: random_password(),
-                    sys_user: "dink-gateway-sys".into(),
-                    sys_password: random_password(),
-                    issuer_seed: issuer.seed().map_err(|e| format!("nkey seed: {e}"))?,
-                }
-            }
+            None => NatsCreds::generate(&format!("nats://127.0.0.1:{port}"))?,
         };
-        let issuer_pub = nkeys::KeyPair::from_seed(&creds.issuer_seed)
-            .map_err(|e| format!("issuer seed: {e}"))?
-            .public_key();
+        let issuer_pub = creds.issuer_public()?;
         let store = opts.dir.join("jetstream");
-        let conf = config_text(port, &store, &creds, &issuer_pub);
+        let conf = config_text(&format!("127.0.0.1:{port}"), &store, &creds, &issuer_pub);
         let conf_path = opts.dir.join("nats-server.conf");
         write_private(&conf_path, &conf)?;
         let log = std::fs::File::create(opts.dir.join("nats-server.log"))
@@ -321,9 +375,10 @@ fn links(
 /// APPS for every non-edge key and the gateway's bus; EDGES for edge keys, joined to APPS by the
 /// imports and exports above; SYS), the gateway's three users bypassing the callout, and every
 /// other connection sent to the auth callout.
-pub fn config_text(port: u16, store: &Path, c: &NatsCreds, issuer_pub: &str) -> String {
+pub fn config_text(listen: &str, store: &Path, c: &NatsCreds, issuer_pub: &str) -> String {
+    let port = listen.rsplit(':').next().unwrap_or("4222");
     format!(
-        r#"listen: "127.0.0.1:{port}"
+        r#"listen: {listen_q}
 server_name: "dink-{port}"
 max_payload: 8388608
 max_connections: 10000
@@ -356,6 +411,7 @@ authorization {{
   }}
 }}
 "#,
+        listen_q = q(listen),
         store = q(&store.display().to_string()),
         gw = GATEWAY_ACCOUNT,
         apps = APPS_ACCOUNT,

@@ -90,23 +90,7 @@ impl Env {
     }
 
     pub fn root(&self) -> KeyMetadata {
-        let secret = std::fs::read_to_string(&self.gw.admin_key_file).expect("admin key");
-        KeyMetadata {
-            id: dink_gateway::keys::key_id(secret.trim()),
-            app_id: String::new(),
-            name: "root".into(),
-            key_type: "admin".into(),
-            edge_id: None,
-            scopes: vec!["admin".into()],
-            labels: Default::default(),
-            groups: vec![],
-            key_hash: None,
-            status: "active".into(),
-            created_at: String::new(),
-            expires_at: String::new(),
-            revoked_at: None,
-            revoke_reason: None,
-        }
+        root_of(&self.gw)
     }
 
     pub fn admin_secret(&self) -> String {
@@ -155,6 +139,27 @@ impl Env {
 
     pub fn http(&self) -> String {
         self.gw.http_addr.to_string()
+    }
+}
+
+/// The bootstrap admin key's metadata, as the gateway stored it.
+pub fn root_of(running: &Running) -> KeyMetadata {
+    let secret = std::fs::read_to_string(&running.admin_key_file).expect("admin key");
+    KeyMetadata {
+        id: dink_gateway::keys::key_id(secret.trim()),
+        app_id: String::new(),
+        name: "root".into(),
+        key_type: "admin".into(),
+        edge_id: None,
+        scopes: vec!["admin".into()],
+        labels: Default::default(),
+        groups: vec![],
+        key_hash: None,
+        status: "active".into(),
+        created_at: String::new(),
+        expires_at: String::new(),
+        revoked_at: None,
+        revoke_reason: None,
     }
 }
 

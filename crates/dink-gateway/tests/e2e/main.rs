@@ -7,6 +7,7 @@ mod bridge;
 mod http_api;
 mod isolation;
 mod presence;
+mod serve_config;
 mod sync;
 mod tunnel;
 mod two_gateways;

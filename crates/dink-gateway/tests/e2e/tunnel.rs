@@ -30,7 +30,7 @@ async fn default_prefix_edge(env: &Env, key: &str) -> async_nats::Client {
 #[tokio::test]
 async fn tunnels_register_list_unregister_and_refuse_bad_input() {
     let env = Env::start().await;
-    env.app("app-a").await;
+    let sync_a = env.app("app-a").await;
     env.app("app-b").await;
     let k1 = env.key("app-a", "edge", Some("e1"), None).await;
     let kb = env.key("app-b", "edge", Some("f1"), None).await;
@@ -94,15 +94,6 @@ async fn tunnels_register_list_unregister_and_refuse_bad_input() {
     // Only edge keys with tunnel:expose register; the gateway checks whatever NATS allows.
     let admin = env.admin_secret();
     let root = connect(&env.url(), &admin).await.expect("root");
-    let sync_a = env
-        .gw
-        .gateway
-        .configure_convex("app-a", "", "", "")
-        .await
-        .expect("sync")["sync_key"]
-        .as_str()
-        .expect("s")
-        .to_string();
     let r = api(
         &root,
         &sync_a,
