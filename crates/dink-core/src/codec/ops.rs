@@ -1,5 +1,6 @@
 //! Byte-level operations on updates: diff, merge, state vector, format conversion.
 
+use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::StateVector;
 
@@ -25,8 +26,8 @@ pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineE
     }
     // yrs' byte-level diff is the fast path, but its v2 output goes through the encoder path
     // that corrupts binary content (see encoder_v2.rs) and writes object values in HashMap order
-    // (see canonical.rs); states holding binary content or any array or object value take the
-    // slower route through a document and the fixed, sorting encoder.
+    // (see canonical.rs): states holding binary content take the slower route through a
+    // document and the fixed encoder; object values are sorted by re-encoding the diff.
     let summary = prescan(state, UpdateFormat::V2)?;
     // What a snapshot forwards must have the row layout, as what ingest stores does.
     if let Some(issue) = summary.layout_issue {
@@ -34,11 +35,20 @@ pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineE
             "stored state is not a row document: {issue}"
         )));
     }
-    if summary.binary_items == 0 && summary.max_any_depth == 0 {
+    if summary.binary_items == 0 {
         // yrs' byte-level diff reads the state vector in its v2 form, while the wire (like yjs)
         // always uses the standard encoding.
-        return yrs::diff_updates_v2(state, &sv.encode_v2())
-            .map_err(|e| EngineError::invalid_delta(format!("state is not a Yjs update v2: {e}")));
+        let fast = yrs::diff_updates_v2(state, &sv.encode_v2()).map_err(|e| {
+            EngineError::invalid_delta(format!("state is not a Yjs update v2: {e}"))
+        })?;
+        if summary.max_any_depth == 0 {
+            return Ok(fast);
+        }
+        // Only object values can have come out in HashMap order: decoding the diff and writing
+        // it again with the engine's encoder sorts them, still without loading a document.
+        let update = yrs::Update::decode_v2(&fast)
+            .map_err(|e| EngineError::invalid_delta(format!("state diff does not decode: {e}")))?;
+        return Ok(encode_v2(&update));
     }
     let doc = load_state(
         Some(state),
