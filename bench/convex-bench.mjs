@@ -7,6 +7,7 @@
 //   2. trigger path       tasks.create / tasks.toggle (syncMutation) vs the same plain mutation
 //   3. outbox throughput  pending items drained by processOutboxBatch into a 127.0.0.1 sink
 //   4. bytes per row      one row after 1 / 100 / 1,000 edits from Convex, an edge, or both
+//   5. writes per change  documents written per synced create / toggle, and copies of the delta
 //
 // Engine time vs glue time. Engine time is measured by wrapping the engine's exports in timers
 // (bench/convex/engineTiming.mjs: Node module hooks hand every importer of npm/dist/engine a
@@ -122,6 +123,12 @@ for (const writers of ["convex", "edge", "mixed"]) {
   );
 }
 
+log("5/5 documents written per synced change");
+const writes = await sections.writesRun({ random: prng(cfg.seed + 2) }, { writes: 20 });
+log(
+  `writes: create ${JSON.stringify(writes.create.documentsPerTable)}, toggle ${JSON.stringify(writes.toggle.documentsPerTable)}, delta copies ${writes.toggle.deltaCopies}`,
+);
+
 log("engine pass: the same sections 1-3 in a child process with the engine timing shim");
 mkdirSync(TMP, { recursive: true });
 const engineFile = join(TMP, "convex-engine-pass.json");
@@ -146,6 +153,7 @@ const results = buildResults({
   wall,
   engine,
   storage,
+  writes,
   elapsedS: (Date.now() - startedAt) / 1000,
 });
 mkdirSync(RESULTS, { recursive: true });

@@ -450,29 +450,112 @@ function stateSizes() {
     const sv = Y.encodeStateVector(edge);
     edge.getMap("fields").set("done", true);
     const update = Y.encodeStateAsUpdateV2(edge, sv);
-    const times = { engine: [], yjs: [] };
-    for (let k = 0; k < 21; k++) {
-      for (const [impl, api] of [
-        ["engine", engine],
-        ["yjs", yjsRef],
-      ]) {
-        const t0 = performance.now();
-        api.ingest(state, update, 2);
-        times[impl].push(performance.now() - t0);
+    // Both heap modes, as the throughput table: settled = a full collection before each sample.
+    const hot = {};
+    for (const mode of collect !== null ? ["settled", "shared"] : ["shared"]) {
+      const times = { engine: [], yjs: [] };
+      for (let k = 0; k < 21; k++) {
+        for (const [impl, api] of k % 2
+          ? [
+              ["yjs", yjsRef],
+              ["engine", engine],
+            ]
+          : [
+              ["engine", engine],
+              ["yjs", yjsRef],
+            ]) {
+          if (mode === "settled") {
+            // As the throughput passes: a full collection, then untimed calls of its own, so the
+            // timed one neither pays for the other side's garbage nor runs code the collection
+            // flushed.
+            collect();
+            for (let w = 0; w < 3; w++) api.ingest(state, update, 2);
+          }
+          const t0 = performance.now();
+          api.ingest(state, update, 2);
+          times[impl].push(performance.now() - t0);
+        }
       }
+      const e = median(times.engine);
+      const y = median(times.yjs);
+      hot[mode] = { engineUs: round(1000 * e, 1), yjsUs: round(1000 * y, 1), ratio: round(y / e, 3) };
     }
+    const shown = hot.settled ?? hot.shared;
     out.push({
       writers,
       sizes,
       structs,
       yjsSizes,
-      ingestUsAt10k: { engine: round(1000 * median(times.engine), 1), yjs: round(1000 * median(times.yjs), 1) },
+      ingestUsAt10k: { engine: shown.engineUs, yjs: shown.yjsUs },
+      hotRow: hot,
     });
   }
   return out;
 }
 
+/**
+ * Same inputs, same bytes: 50 identical ingests and 50 identical changes of a row holding nested
+ * objects and arrays (where yrs alone writes object keys in HashMap order). Distinct outputs
+ * counted; 1 means deterministic.
+ */
+function determinism() {
+  const fields = {
+    id: "d",
+    title: "det",
+    owner: { name: "x", tags: ["a", "b"], meta: { a: 1, b: true, c: "z" } },
+    list: [1, { k: "v", j: 2 }],
+  };
+  const base = engine.change(null, null, fields, { now: 1, clientId: 7 }).state;
+  const edge = new Y.Doc({ guid: "dink-row" });
+  Y.applyUpdateV2(edge, base);
+  edge.clientID = 4243;
+  const sv = Y.encodeStateVector(edge);
+  edge.getMap("fields").set("owner", { z: 1, y: { b: 2, a: 3 }, x: [4, 5] });
+  const update = Y.encodeStateAsUpdateV2(edge, sv);
+  const hex = (u8) => Buffer.from(u8).toString("hex");
+  const ingests = new Set();
+  const changes = new Set();
+  const next = { ...fields, owner: { q: 1, p: { d: 4, c: 3 } } };
+  for (let i = 0; i < 50; i++) {
+    const r = engine.ingest(base, update, 2);
+    ingests.add(`${hex(r.state)}/${hex(r.delta)}`);
+    const c = engine.change(base, fields, next, { now: 2, clientId: 7 });
+    changes.add(`${hex(c.state)}/${hex(c.delta)}`);
+  }
+  return { runs: 50, distinctIngestOutputs: ingests.size, distinctChangeOutputs: changes.size };
+}
+
+/** bench/results/startup.json (bench/startup-bench.mjs, run first by scripts/bench.sh), if any. */
+function readStartup() {
+  const file = join(RESULTS, "startup.json");
+  if (!existsSync(file)) return null;
+  const s = JSON.parse(readFileSync(file, "utf8"));
+  return {
+    source: "bench/results/startup.json",
+    date: s.date,
+    warm: { engineMs: s.warm.total.engine.totalMs.median, yjsMs: s.warm.total.yjs.totalMs.median },
+    cold: { engineMs: s.cold.engine.totalMs.median, yjsMs: s.cold.yjs.totalMs.median },
+  };
+}
+
+/** Writes per synced change from bench/results/convex.json (bench/convex-bench.mjs), if any. */
+function readWrites() {
+  const file = join(RESULTS, "convex.json");
+  if (!existsSync(file)) return null;
+  return JSON.parse(readFileSync(file, "utf8")).writesPerChange ?? null;
+}
+
 // --- main --------------------------------------------------------------------------------------
+
+// `--render`: rewrite engine.md from engine.json (after a change to the report's wording).
+if (process.argv.includes("--render")) {
+  writeFileSync(
+    join(RESULTS, "engine.md"),
+    renderMarkdown(JSON.parse(readFileSync(join(RESULTS, "engine.json"), "utf8"))),
+  );
+  console.log("wrote bench/results/engine.md from engine.json");
+  process.exit(0);
+}
 
 const datasetOnly = flag("--dataset-only");
 const datasetIn = flag("--dataset");
@@ -596,6 +679,13 @@ for (const s of sizes) {
   );
 }
 
+const det = determinism();
+log(
+  `determinism: ${det.runs} runs, ${det.distinctIngestOutputs} distinct ingest outputs, ${det.distinctChangeOutputs} distinct change outputs`,
+);
+const startup = readStartup();
+const writes = readWrites();
+
 log(`memory: ${MEMORY_INGESTS} ingests...`);
 const probe = await memoryProbe();
 let memory = null;
@@ -621,12 +711,38 @@ function speedTarget(name, goal, op, min) {
   const value = shared === undefined ? `${settled}x` : `${settled}x (settled heap), ${shared}x (shared heap)`;
   target(name, goal, value, settled >= min && (shared === undefined || shared >= min));
 }
-speedTarget("ingest vs yjs", ">= 2.5x faster", "ingest", 2.5);
-speedTarget("change vs yjs", ">= 2.5x faster", "change", 2.5);
-speedTarget("diff vs yjs", ">= 3x faster", "diff", 3);
-if (cold) {
+// Issue 11's goals, numbered as there.
+speedTarget("2. ingest vs yjs", ">= 3x faster, both heap modes", "ingest", 3);
+speedTarget("2. change vs yjs", ">= 3x faster, both heap modes", "change", 3);
+speedTarget("2. diff vs yjs", ">= 3x faster, both heap modes", "diff", 3);
+speedTarget("2. merge vs yjs", ">= 2.5x faster, both heap modes", "merge", 2.5);
+const hotRow = sizes.find((s) => s.writers === 10)?.hotRow;
+if (hotRow) {
+  const modes = Object.entries(hotRow);
   target(
-    "cold start (fresh V8 context + 1 ingest)",
+    "2. hot row ingest (10 writers x 1,000 interleaved edits) vs yjs",
+    ">= 3x faster, both heap modes",
+    modes.map(([m, h]) => `${h.ratio}x (${m}: ${h.engineUs} µs vs ${h.yjsUs} µs)`).join(", "),
+    modes.every(([, h]) => h.ratio >= 3),
+  );
+}
+if (startup) {
+  target(
+    "1. per-call start-up, fresh context of a warm isolate (evaluate + first ingest)",
+    "<= yjs, aim < 2 ms",
+    `${startup.warm.engineMs} ms vs yjs ${startup.warm.yjsMs} ms`,
+    startup.warm.engineMs <= startup.warm.yjsMs,
+  );
+  target("1. per-call start-up, aim", "< 2 ms", `${startup.warm.engineMs} ms`, startup.warm.engineMs < 2);
+  target(
+    "1. cold isolate (fresh process: evaluate + first ingest)",
+    "<= yjs",
+    `${startup.cold.engineMs} ms vs yjs ${startup.cold.yjsMs} ms`,
+    startup.cold.engineMs <= startup.cold.yjsMs,
+  );
+} else if (cold) {
+  target(
+    "1. cold start (fresh V8 context + 1 ingest)",
     "no worse than yjs",
     `${cold.engine.totalMs} ms vs ${cold.yjs.totalMs} ms`,
     cold.engine.totalMs <= cold.yjs.totalMs,
@@ -634,11 +750,25 @@ if (cold) {
 }
 if (wasmSize)
   target(
-    "wasm size",
-    "<= 400 KiB (raw)",
-    `${kb(wasmSize.rawBytes)} raw, ${kb(wasmSize.gzipBytes)} gzip`,
-    wasmSize.rawBytes <= 400 * 1024,
+    "3. wasm size",
+    "<= 400 kB raw (400,000 bytes), goals 1 and 2 held",
+    `${wasmSize.rawBytes} bytes raw (${kb(wasmSize.gzipBytes)} gzip)`,
+    wasmSize.rawBytes <= 400_000,
   );
+target(
+  "4. deterministic output",
+  "same inputs, same bytes",
+  `${det.runs} identical ingests: ${det.distinctIngestOutputs} distinct output(s); ${det.runs} identical changes: ${det.distinctChangeOutputs}`,
+  det.distinctIngestOutputs === 1 && det.distinctChangeOutputs === 1,
+);
+if (writes) {
+  target(
+    "5. writes per synced change (trigger path)",
+    "the delta's bytes stored once; documents written counted",
+    `${writes.syncDocuments} sync documents + ${writes.scheduled} scheduled drain (+ the user row); delta bytes in ${writes.deltaCopies} document(s)`,
+    writes.deltaCopies === 1,
+  );
+}
 for (const s of sizes) {
   // Independent of the number of edits: going from 100 to 10,000 edits may only widen the
   // varint clocks (at most 8 bytes per writer), never add bytes per edit.
@@ -684,6 +814,9 @@ const result = {
   cold,
   wasm: wasmSize,
   stateSize: sizes,
+  determinism: det,
+  startup,
+  writesPerChange: writes,
   memory,
   targets,
   sink: sink > 0,
@@ -693,6 +826,32 @@ writeFileSync(join(RESULTS, "engine.json"), `${JSON.stringify(result, null, 2)}\
 writeFileSync(join(RESULTS, "engine.md"), renderMarkdown(result));
 log(`wrote bench/results/engine.json and bench/results/engine.md`);
 for (const t of targets) console.log(`  ${t.met ? "MET    " : "NOT MET"}  ${t.name}: ${t.value} (target ${t.goal})`);
+
+/** Why a goal is not met (the analysis in issue 11 and the measurements above). */
+function goalLimits() {
+  return [
+    [
+      "2. hot row",
+      "every overwritten value keeps a content-free struct that each decode walks, in yrs as in yjs; beating yjs 3x needs a codec specialised to the row document that skips them (not built)",
+    ],
+    [
+      "2.",
+      "the wasm engine takes 1.5-2.6x native dink-core's time (engine / native column) while native dink-core is 3.6x (merge) to 7x (ingest) faster than yjs, so the wasm cost is what keeps change, diff and merge under the goal; closing it takes less work per call (a codec specialised to the row document, not built), not a faster allocator (a size-class allocator measured within noise, 0-10%)",
+    ],
+    [
+      "1. per-call start-up, aim",
+      "decoding the ~1 MB base64 literal (~1.1 ms with the wasm decoder) plus compiling and instantiating the module: a smaller module is the lever (goal 3)",
+    ],
+    [
+      "1. cold",
+      "V8 compiles the touched wasm functions lazily on the first call (~20 ms of the cold total) and evaluates a ~1 MB bundle: module size (goal 3)",
+    ],
+    [
+      "3.",
+      "yrs is ~46% of the module, serde/serde_json 11%, bindgen shims 9%; opt-level s/z reach 536/454 kB but cost 12-74% / 2x speed (goal 2)",
+    ],
+  ];
+}
 
 function renderMarkdown(r) {
   const L = [];
@@ -759,6 +918,25 @@ function renderMarkdown(r) {
     }
     L.push("");
   }
+  if (r.startup) {
+    L.push("## Per-call start-up (what a synced mutation pays on Convex)", "");
+    L.push(
+      `From \`${r.startup.source}\` (\`bench/startup-bench.mjs\`, ${r.startup.date}): an esbuild IIFE bundle evaluated in a fresh ` +
+        "`vm` context and one ingest, as Convex evaluates module code again for every query and mutation while V8's compiled " +
+        "code is reused inside a warm isolate; cold = a fresh process per sample. Medians; phases and p90 in startup.md.",
+      "",
+    );
+    L.push("| | engine | yjs | engine / yjs |");
+    L.push("|---|---:|---:|---:|");
+    for (const [k, label] of [
+      ["warm", "fresh context, warm isolate"],
+      ["cold", "fresh process (cold isolate)"],
+    ]) {
+      const x = r.startup[k];
+      L.push(`| ${label} | ${x.engineMs} ms | ${x.yjsMs} ms | ${round(x.engineMs / x.yjsMs, 3)} |`);
+    }
+    L.push("");
+  }
   if (r.wasm) {
     L.push("## WebAssembly module", "");
     L.push(
@@ -783,6 +961,25 @@ function renderMarkdown(r) {
       `| ${s.writers} | ${three(s.sizes)} | ${three(s.yjsSizes)} | ${three(s.structs)} | ${s.ingestUsAt10k.engine} µs / ${s.ingestUsAt10k.yjs} µs |`,
     );
   }
+  const hot = r.stateSize.find((s) => s.writers === 10)?.hotRow;
+  if (hot) {
+    L.push(
+      "",
+      "Hot row (the 10-writer state: 10 writers x 1,000 interleaved edits), one edge ingest, median of 21, by heap mode: " +
+        Object.entries(hot)
+          .map(([m, h]) => `${m} ${h.engineUs} µs vs yjs ${h.yjsUs} µs (yjs / engine ${h.ratio}x)`)
+          .join("; ") +
+        ".",
+    );
+  }
+  if (r.determinism) {
+    const d = r.determinism;
+    L.push(
+      "",
+      `Determinism: ${d.runs} identical ingests of a row with nested objects and arrays gave ${d.distinctIngestOutputs} distinct ` +
+        `output(s) (state + delta bytes); ${d.runs} identical changes gave ${d.distinctChangeOutputs}.`,
+    );
+  }
   L.push(
     "",
     "With one writer every overwritten value merges into one deleted run, so the document stays constant. With " +
@@ -797,10 +994,18 @@ function renderMarkdown(r) {
     L.push(`|---|${r.memory.samples.map(() => "---:").join("|")}|`);
     L.push(`| memory | ${r.memory.samples.map((s) => kb(s.bytes)).join(" | ")} |`, "");
   }
-  L.push("## Targets", "");
-  L.push("| target | goal | measured | status |");
-  L.push("|---|---|---|---|");
-  for (const t of r.targets) L.push(`| ${t.name} | ${t.goal} | ${t.value} | ${t.met ? "met" : "**not met**"} |`);
+  L.push("## Goals", "");
+  L.push(
+    "Issue 11's goals are numbered 1-5; the others are standing targets of earlier work. *What limits it* says why a goal " +
+      "not met is not met.",
+    "",
+  );
+  L.push("| goal | wanted | measured | status | what limits it |");
+  L.push("|---|---|---|---|---|");
+  for (const t of r.targets) {
+    const limit = t.met ? "" : (goalLimits().find(([prefix]) => t.name.startsWith(prefix))?.[1] ?? "");
+    L.push(`| ${t.name} | ${t.goal} | ${t.value} | ${t.met ? "met" : "**not met**"} | ${limit} |`);
+  }
   L.push("");
   return `${L.join("\n")}\n`;
 }

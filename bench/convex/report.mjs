@@ -40,7 +40,7 @@ function split(wallRounds, engineRounds, unitsOf) {
   };
 }
 
-export function buildResults({ cfg, checkpoints, environment, wall, engine, storage, elapsedS }) {
+export function buildResults({ cfg, checkpoints, environment, wall, engine, storage, writes, elapsedS }) {
   const ingest = wall.ingest.configs.map((c, i) => {
     const e = engine.ingest.configs[i];
     return {
@@ -118,6 +118,13 @@ export function buildResults({ cfg, checkpoints, environment, wall, engine, stor
     triggerScheduledFunctionsHeld: wall.trigger.scheduledHeld,
     outbox,
     storage,
+    writes,
+    // What bench/engine-bench.mjs's goals table reads (issue 11, goal 5): the trigger path's toggle.
+    writesPerChange: {
+      syncDocuments: writes.toggle.syncDocuments,
+      scheduled: writes.toggle.scheduled,
+      deltaCopies: writes.toggle.deltaCopies,
+    },
     elapsedSeconds: r1(elapsedS),
   };
 }
@@ -254,6 +261,29 @@ export function renderMarkdown(res) {
       );
     }
   }
+  L.push("");
+  L.push("## 5. Documents written per synced change");
+  L.push("");
+  L.push(
+    `${res.writes.create.writes} synced \`tasks.create\` and as many \`tasks.toggle\` calls, each between two snapshots of every app table and \`_scheduled_functions\` (after a warm-up create, so shard counters exist): documents inserted or changed per call, their bytes (Convex's document size), and in how many documents the delta's bytes sit besides the state. \`convex-example/tests/writes.test.ts\` asserts the same counts. Before this change the outbox row carried a second copy of every delta.`,
+  );
+  L.push("");
+  L.push(
+    "| call | user row | sync_documents | sync_deltas | sync_feed_shards | sync_outbox | scheduled drains | sync documents | bytes written (plain mutation) | delta bytes | documents holding the delta |",
+  );
+  L.push("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  for (const op of ["create", "toggle"]) {
+    const w = res.writes[op];
+    const d = w.documentsPerTable;
+    const plain = w.plainBytesWritten === undefined ? "" : ` (${w.plainBytesWritten})`;
+    L.push(
+      `| tasks.${op} | ${d.tasks ?? 0} | ${d.sync_documents ?? 0} | ${d.sync_deltas ?? 0} | ${d.sync_feed_shards ?? 0} | ${d.sync_outbox ?? 0} | ${w.scheduled} | **${w.syncDocuments}** | ${w.bytesWritten}${plain} | ${w.deltaBytes} | **${w.deltaCopies}** |`,
+    );
+  }
+  L.push("");
+  L.push(
+    "What limits it: each of the four sync documents carries something the others cannot without changing a guarantee: the state (read by every ingest), the delta log row (the catch-up feed), the shard counter (serialises a shard's writers so a feed reader never skips a sequence number), and the outbox item (delivery state: attempts, lease, backoff, dead letters). Folding the outbox's state into the log row would save one document per change but changes the outbox's state machine and its tests; the scheduled drain is one `_scheduled_functions` insert per mutation (a shared flag row would make every synced write contend on it).",
+  );
   L.push("");
   L.push(interpretation(res));
   return `${L.join("\n")}\n`;

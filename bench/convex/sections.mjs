@@ -380,3 +380,97 @@ export async function storageRun(ctx, { writers, checkpoints }) {
   await sink.close();
   return { writers, points };
 }
+
+// --- 5. Documents written per synced change --------------------------------------------------------
+
+const WRITE_TABLES = ["tasks", "sync_documents", "sync_deltas", "sync_feed_shards", "sync_outbox", "sync_sessions"];
+
+/** Every document of the app tables and the scheduler: id -> {table, json, bytes}. */
+async function writeSnapshot(t) {
+  const entries = await t.run(async (c) => {
+    const out = [];
+    const json = (doc) =>
+      JSON.stringify(doc, (_k, v) => (v instanceof ArrayBuffer ? Buffer.from(v).toString("hex") : v));
+    for (const table of WRITE_TABLES) {
+      for (const doc of await c.db.query(table).collect()) {
+        out.push([doc._id, { table, json: json(doc), bytes: getDocumentSize(doc) }]);
+      }
+    }
+    for (const job of await c.db.system.query("_scheduled_functions").collect()) {
+      out.push([job._id, { table: "_scheduled_functions", json: JSON.stringify({ name: job.name }), bytes: 0 }]);
+    }
+    return out;
+  });
+  return new Map(entries);
+}
+
+/**
+ * `writes` synced creates, then as many toggles (and the same through the plain mutations), each
+ * between two snapshots of every table: documents inserted or changed per table, their bytes
+ * (Convex's document size), and in how many documents the change's delta bytes sit. Same counts as
+ * convex-example/tests/writes.test.ts, which asserts them.
+ */
+export async function writesRun(ctx, { writes }) {
+  const sink = await startSink({ syncKey: SYNC_KEY, edges: [], failureRate: 0, random: ctx.random });
+  process.env.DINK_HTTP_URL = sink.url;
+  const t = await startConvexSandbox();
+  const plain = await startPlainSandbox();
+  const out = {};
+  for (const op of ["create", "toggle"]) {
+    const perTable = {};
+    let bytes = 0;
+    let deltaBytes = 0;
+    let deltaCopies = 0;
+    let ids = [];
+    if (op === "toggle") ids = await t.run(async (c) => (await c.db.query("tasks").collect()).map((d) => d._id));
+    await t.mutation(anyApi.tasks.create, { title: "warm-up" }); // the shard counters exist from here on
+    for (let i = 0; i < writes; i++) {
+      const before = await writeSnapshot(t);
+      if (op === "create") await t.mutation(anyApi.tasks.create, { title: `row ${i}` });
+      else await t.mutation(anyApi.tasks.toggle, { id: ids[i % ids.length] });
+      const after = await writeSnapshot(t);
+      const written = [...after].filter(([id, d]) => before.get(id)?.json !== d.json).map(([, d]) => d);
+      for (const d of written) {
+        perTable[d.table] = (perTable[d.table] ?? 0) + 1;
+        bytes += d.bytes;
+      }
+      const logged = written.find((d) => d.table === "sync_deltas");
+      const hex = JSON.parse(logged.json).delta;
+      deltaBytes += hex.length / 2;
+      // The create's delta is the row's whole first state, so sync_documents holding the same bytes is the
+      // state, not a copy of the delta.
+      deltaCopies += written.filter((d) => d.table !== "sync_documents" && d.json.includes(hex)).length;
+      await settle(t);
+    }
+    let plainBytes = 0;
+    const plainIds = [];
+    for (let i = 0; i < writes; i++) {
+      if (op === "create") plainIds.push(await plain.mutation(anyApi.benchPlainTasks.create, { title: `row ${i}` }));
+    }
+    if (op === "create") {
+      plainBytes = await plain.run(async (c) => {
+        let n = 0;
+        for (const d of await c.db.query("tasks").collect()) n += getDocumentSize(d);
+        return n;
+      });
+    }
+    const per = (x) => Math.round((x / writes) * 100) / 100;
+    out[op] = {
+      writes,
+      documentsPerTable: Object.fromEntries(Object.entries(perTable).map(([k, v]) => [k, per(v)])),
+      syncDocuments: per(
+        Object.entries(perTable)
+          .filter(([k]) => k.startsWith("sync_"))
+          .reduce((n, [, v]) => n + v, 0),
+      ),
+      scheduled: per(perTable._scheduled_functions ?? 0),
+      bytesWritten: per(bytes),
+      deltaBytes: per(deltaBytes),
+      deltaCopies: per(deltaCopies),
+      ...(op === "create" ? { plainBytesWritten: per(plainBytes) } : {}),
+    };
+  }
+  await settle(t);
+  await sink.close();
+  return out;
+}
