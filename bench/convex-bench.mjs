@@ -24,6 +24,7 @@
 //      BENCH_FILLER_ROWS ("0,2000,8000": database sizes for the ingest scaling rows).
 // Needs the built package (`npm run build -w npm`).
 
+import { assertFreshBuild } from "./freshness.mjs";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -57,6 +58,7 @@ const startedAt = Date.now();
 const log = (msg) =>
   console.log(`[convex-bench ${pass} ${((Date.now() - startedAt) / 1000).toFixed(1).padStart(5)}s] ${msg}`);
 
+assertFreshBuild("convex-bench");
 if (!existsSync(join(ROOT, "npm", "dist", "client", "index.js"))) {
   console.error("convex-bench: npm/dist is missing; run `npm run build -w npm` first");
   process.exit(2);

@@ -14,6 +14,7 @@
 //
 // scripts/bench.sh runs the three steps (dataset, native, JS) and is what `make bench` calls.
 
+import { assertFreshBuild } from "./freshness.mjs";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -45,6 +46,7 @@ const { jsonToConvex, convexToJson } = await import("convex/values");
 const yjsRef = await import("@dink-convex/testkit/reference");
 let engine; // loaded after the dataset step, which needs only yjs
 async function loadEngine() {
+  assertFreshBuild("engine-bench");
   try {
     engine = await import("dink-convex/engine");
   } catch (e) {

@@ -23,6 +23,7 @@
 //   phases      the loader's steps one by one (decode, compile, instantiate, first raw call)
 //               from npm/src, with the decoder as a parameter
 
+import { assertFreshBuild } from "./freshness.mjs";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -35,6 +36,7 @@ const ROOT = resolve(HERE, "..");
 const RESULTS = join(ROOT, "bench", "results");
 const TMP = join(RESULTS, "tmp");
 const args = process.argv.slice(2);
+if (!args.includes("--cold")) assertFreshBuild("startup-bench");
 
 const SAMPLES = Math.max(5, Number(process.env.STARTUP_SAMPLES ?? 30));
 const WARMUP = Math.max(1, Number(process.env.STARTUP_WARMUP ?? 5));

@@ -11,7 +11,8 @@
 #   7. bench/sync-bench.mjs                         the whole sync loop with 1-100 edges (sync)
 #
 # Env: BENCH_ROWS, BENCH_ROUNDS, BENCH_SEED, BENCH_COLD_SAMPLES, BENCH_MEMORY_INGESTS
-#      (see bench/engine-bench.mjs). Needs the built package (`make build`); builds it if absent.
+#      (see bench/engine-bench.mjs). Needs the built package (`make build`); builds it if absent,
+#      and the benchmarks refuse a build older than its sources (bench/freshness.mjs).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
