@@ -1,23 +1,15 @@
 /** The seed's crons: the outbox safety net and the retention purge (convex-test ignores crons,
  * so the jobs' definitions are checked and their targets called directly). */
-import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import { expect, test } from "vitest";
 import { getFunctionName } from "convex/server";
 import { createSyncCrons } from "dink-convex";
 import crons from "../convex/crons";
 import { internal } from "../convex/_generated/api";
 import { enqueue, fast, makeOutboxTest, outboxRows } from "./support/outboxApp";
-import { startSink, type Sink } from "./support/sink";
+import { withSinkEnv, type Sink } from "./support/sink";
 
 let sink: Sink;
-beforeEach(async () => {
-  sink = await startSink();
-  vi.stubEnv("DINK_HTTP_URL", sink.url);
-  vi.stubEnv("DINK_APP_SYNC_KEY", "k");
-});
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  await sink.close();
-});
+withSinkEnv((s) => (sink = s), "k");
 
 test("the seed's crons.ts defines the drain every 30 s and an hourly purge", () => {
   const jobs = Object.values(crons.crons);

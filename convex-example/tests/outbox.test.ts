@@ -4,7 +4,7 @@
  * client's timeouts behind an action's back. Timings come from `support/outboxFast.ts`
  * (4 attempts, 20-80 ms backoff, 1 s lease, 300 ms request timeout).
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { validateConvexPushBody } from "dink-convex/protocol";
 import { components, internal } from "../convex/_generated/api";
 import { makeTest } from "./harness";
@@ -18,19 +18,11 @@ import {
   waitUntil,
   type OutboxTest,
 } from "./support/outboxApp";
-import { startSink, type Reply, type Sink } from "./support/sink";
+import { withSinkEnv, type Reply, type Sink } from "./support/sink";
 import { prng } from "@dink-convex/testkit";
 
 let sink: Sink;
-beforeEach(async () => {
-  sink = await startSink();
-  vi.stubEnv("DINK_HTTP_URL", sink.url);
-  vi.stubEnv("DINK_APP_SYNC_KEY", "test-sync-key");
-});
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  await sink.close();
-});
+withSinkEnv((s) => (sink = s));
 
 async function metric(t: OutboxTest, name: string): Promise<number> {
   const [row] = await t.query(components.dink.metrics.read, { names: [name] });

@@ -4,12 +4,12 @@
  * bytes are stored (once: the delta log; the outbox names the change and the drain reads the log).
  * The same counts are reported by bench/convex-bench.mjs in bench/results/convex.md.
  */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test } from "vitest";
 import { validateConvexPushBody } from "dink-convex/protocol";
 import { api, components } from "../convex/_generated/api";
 import { makeTest } from "./harness";
 import { fast, makeOutboxTest, outboxRows, settled, waitUntil, type OutboxTest } from "./support/outboxApp";
-import { startSink, type Sink } from "./support/sink";
+import { withSinkEnv, type Sink } from "./support/sink";
 import { purgeDeltaLog } from "../../npm/src/client/sync/retention";
 import { syncWriter } from "../../npm/src/client/sync/rows";
 
@@ -91,15 +91,7 @@ describe("writes per synced write (sandbox: convex-test, not a Convex backend)",
 
 describe("the drain reads the bytes from the log", () => {
   let sink: Sink;
-  beforeEach(async () => {
-    sink = await startSink();
-    vi.stubEnv("DINK_HTTP_URL", sink.url);
-    vi.stubEnv("DINK_APP_SYNC_KEY", "test-sync-key");
-  });
-  afterEach(async () => {
-    vi.unstubAllEnvs();
-    await sink.close();
-  });
+  withSinkEnv((s) => (sink = s));
 
   /** Every pushed event as [event id, base64 delta], in order, repeats included. */
   function pushed(): Array<[string, string]> {

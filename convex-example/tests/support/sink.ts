@@ -3,6 +3,7 @@
  * answers as the test's script says (status, delay, or hang until the client gives up). It
  * tracks how many requests, and how many copies of each event id, are in flight at once.
  */
+import { afterEach, beforeEach, vi } from "vitest";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -103,4 +104,23 @@ export async function startSink(reply: (request: PushRequest) => Reply = () => (
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   sink.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return sink;
+}
+
+/**
+ * For each test of the calling file or block: a fresh sink as the app's dinkd
+ * (`DINK_HTTP_URL`, `DINK_APP_SYNC_KEY` = `syncKey`), handed to `use` before the test runs, and
+ * closed (with the env restored) after it.
+ */
+export function withSinkEnv(use: (sink: Sink) => void, syncKey = "test-sync-key"): void {
+  let current: Sink | undefined;
+  beforeEach(async () => {
+    current = await startSink();
+    use(current);
+    vi.stubEnv("DINK_HTTP_URL", current.url);
+    vi.stubEnv("DINK_APP_SYNC_KEY", syncKey);
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    await current?.close();
+  });
 }
