@@ -207,6 +207,10 @@ async fn connect(
     async_nats::ConnectOptions::new()
         .user_and_password(user.into(), pass.into())
         .name(name)
+        // A private prefix (no `_INBOX.` pattern reaches it): the replies the gateway gets (RPC
+        // results, tunnel answers) stay out of reach of default-inbox readers in its account,
+        // such as dev mode's anonymous `_INBOX.>` connection.
+        .custom_inbox_prefix(format!("_INBOX_gw{}", crate::natsd::random_password()))
         .connection_timeout(Duration::from_secs(5))
         .retry_on_initial_connect()
         .max_reconnects(None)

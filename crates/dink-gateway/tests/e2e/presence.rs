@@ -234,6 +234,25 @@ async fn dev_setup_only_in_dev_mode() {
     )
     .await;
     assert!(!matches!(r, Ok(Ok(_))), "anonymous reached $API.KEYS.LIST");
+    // It may read `_INBOX.>` in APPS, but the gateway's own replies (here an edge's RPC result)
+    // come back on the gateway's private prefix.
+    let mut spy = anon.subscribe("_INBOX.>").await.expect("sub");
+    anon.flush().await.expect("flush");
+    let req: dink_gateway::gateway::CallRequest = serde_json::from_value(json!({
+        "edge_id": "a2", "service_name": "Sensor", "method_name": "Read", "payload": {"secret": 42}
+    }))
+    .expect("call request");
+    let out = env.gw.gateway.call("dev-app", &req).await.expect("call");
+    assert_eq!(out["success"], true, "{out}");
+    let peeked = tokio::time::timeout(
+        Duration::from_millis(400),
+        futures_util::StreamExt::next(&mut spy),
+    )
+    .await;
+    assert!(
+        peeked.is_err(),
+        "the anonymous dev connection read a gateway reply"
+    );
     e.shutdown().await;
 
     // Without dev mode: anonymous refused, and $DEV.SETUP answers FORBIDDEN even to the admin.
