@@ -732,6 +732,20 @@ fn read_error(status: u16, v: &Value) -> SyncError {
     }
 }
 
+/// A GET of Convex's sync routes (changes, snapshot), retried as [`call`]: the reply's `data`.
+async fn read(gw: &Gateway, app: &str, cfg: &ConvexConfig, url: &str) -> SyncResult {
+    let (status, v) = call(gw, app, cfg, Method::GET, url, None)
+        .await
+        .map_err(|r| {
+            gw.sync.convex_error(app, &r);
+            error("UNAVAILABLE", r)
+        })?;
+    if !(200..300).contains(&status) {
+        return Err(read_error(status, &v));
+    }
+    Ok(v.get("data").cloned().unwrap_or(Value::Null))
+}
+
 // ---- changes, snapshot ---------------------------------------------------------------------
 
 #[derive(Deserialize)]
@@ -777,16 +791,7 @@ async fn changes(gw: &Gateway, app: &str, body: &[u8]) -> SyncResult {
         if let Some(l) = limit {
             url.push_str(&format!("&limit={l}"));
         }
-        let (status, v) = call(gw, app, &cfg, Method::GET, &url, None)
-            .await
-            .map_err(|r| {
-                gw.sync.convex_error(app, &r);
-                error("UNAVAILABLE", r)
-            })?;
-        if !(200..300).contains(&status) {
-            return Err(read_error(status, &v));
-        }
-        let data = v.get("data").cloned().unwrap_or(Value::Null);
+        let data = read(gw, app, &cfg, &url).await?;
         let size = envelope(Ok(data.clone())).to_string().len();
         if size <= max {
             return Ok(data);
@@ -829,16 +834,7 @@ async fn snapshot(gw: &Gateway, app: &str, body: &[u8]) -> SyncResult {
     if let Some(sv) = &req.state_vector {
         url.push_str(&format!("&state_vector={}", enc(sv)));
     }
-    let (status, v) = call(gw, app, &cfg, Method::GET, &url, None)
-        .await
-        .map_err(|r| {
-            gw.sync.convex_error(app, &r);
-            error("UNAVAILABLE", r)
-        })?;
-    if !(200..300).contains(&status) {
-        return Err(read_error(status, &v));
-    }
-    let data = v.get("data").cloned().unwrap_or(Value::Null);
+    let data = read(gw, app, &cfg, &url).await?;
     if envelope(Ok(data.clone())).to_string().len() > gw.bus.server_info().max_payload.max(1024) {
         return Err(error(
             "PAYLOAD_TOO_LARGE",
