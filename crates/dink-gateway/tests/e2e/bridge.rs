@@ -140,13 +140,7 @@ impl Double {
         let app = Router::new()
             .route("/api/{kind}", post(function))
             .with_state(d.clone());
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}", l.local_addr().expect("addr"));
-        let h = tokio::spawn(async move {
-            let _ = axum::serve(l, app).await;
-        });
+        let (url, h) = serve_http(app).await;
         (d, url, h)
     }
 

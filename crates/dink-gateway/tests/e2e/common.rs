@@ -69,12 +69,7 @@ impl Env {
 
     async fn start_with(dev: bool) -> Env {
         let dir = TempDir::new();
-        let nats = NatsServer::start(NatsOptions {
-            port: None,
-            dir: dir.0.join("nats"),
-            creds: None,
-        })
-        .expect("nats-server");
+        let nats = start_nats(&dir);
         let mut cfg = config(&nats, dir.0.join("gw"));
         cfg.dev_mode = dev;
         let gw = Gateway::start(cfg).await.expect("gateway");
@@ -140,6 +135,42 @@ impl Env {
     pub fn http(&self) -> String {
         self.gw.http_addr.to_string()
     }
+}
+
+/// A real nats-server on a free port, its config and store under `<dir>/nats`.
+pub fn start_nats(dir: &TempDir) -> NatsServer {
+    NatsServer::start(NatsOptions {
+        port: None,
+        dir: dir.0.join("nats"),
+        creds: None,
+    })
+    .expect("nats-server")
+}
+
+/// Serve `app` (a test double of an HTTP party) on a free 127.0.0.1 port: its base URL and task.
+pub async fn serve_http(app: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", l.local_addr().expect("addr"));
+    let h = tokio::spawn(async move {
+        let _ = axum::serve(l, app).await;
+    });
+    (url, h)
+}
+
+/// Connect with `key` and NATS's default inbox prefix (`_INBOX.<nuid>`), as nats.go clients
+/// such as the dink CLI and `dink tunnel` do.
+pub async fn connect_default_prefix(url: &str, key: &str) -> async_nats::Client {
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        async_nats::ConnectOptions::new()
+            .token(key.to_string())
+            .connect(url),
+    )
+    .await
+    .expect("connect timeout")
+    .expect("connect")
 }
 
 /// The bootstrap admin key's metadata, as the gateway stored it.

@@ -83,15 +83,7 @@ async fn edges_are_confined_to_their_own_subjects() {
     let mut long_spy = e1.subscribe("_INBOX.*.>").await.expect("sub call");
     e1.flush().await.expect("flush");
     let admin = env.admin_secret();
-    let plain_admin = tokio::time::timeout(
-        Duration::from_secs(5),
-        async_nats::ConnectOptions::new()
-            .token(admin.clone())
-            .connect(env.url()),
-    )
-    .await
-    .expect("connect timeout")
-    .expect("admin with the default inbox prefix");
+    let plain_admin = connect_default_prefix(&env.url(), &admin).await;
     let r = api(
         &plain_admin,
         &admin,

@@ -15,7 +15,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use dink_gateway::natsd::{NatsOptions, NatsServer};
+use dink_gateway::natsd::NatsServer;
 use dink_gateway::{Gateway, Running};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
@@ -193,13 +193,7 @@ impl Double {
             .route("/api/dink/changes", get(changes))
             .route("/api/dink/getSnapshot", get(get_snapshot))
             .with_state(d.clone());
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}", l.local_addr().expect("addr"));
-        let h = tokio::spawn(async move {
-            let _ = axum::serve(l, app).await;
-        });
+        let (url, h) = serve_http(app).await;
         (d, url, h)
     }
 
@@ -257,12 +251,7 @@ impl SyncEnv {
 
     async fn start_with(batch_ms: u64, deadline: Duration, attempt: Duration) -> SyncEnv {
         let dir = TempDir::new();
-        let nats = NatsServer::start(NatsOptions {
-            port: None,
-            dir: dir.0.join("nats"),
-            creds: None,
-        })
-        .expect("nats-server");
+        let nats = start_nats(&dir);
         let gw = Gateway::start(sync_config_with(
             &nats,
             dir.0.join("gw"),

@@ -3,7 +3,6 @@
 //! The real CLI's tunnel is exercised in convex-example/tests/gateway/cli.test.ts.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use base64::Engine;
 use dink_gateway::gateway::CreateKeyRequest;
@@ -14,19 +13,6 @@ use crate::common::*;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// An edge connection with the default inbox prefix, as nats.go (the CLI) uses.
-async fn default_prefix_edge(env: &Env, key: &str) -> async_nats::Client {
-    tokio::time::timeout(
-        Duration::from_secs(5),
-        async_nats::ConnectOptions::new()
-            .token(key.to_string())
-            .connect(env.url()),
-    )
-    .await
-    .expect("connect timeout")
-    .expect("connect")
-}
-
 #[tokio::test]
 async fn tunnels_register_list_unregister_and_refuse_bad_input() {
     let env = Env::start().await;
@@ -34,7 +20,7 @@ async fn tunnels_register_list_unregister_and_refuse_bad_input() {
     env.app("app-b").await;
     let k1 = env.key("app-a", "edge", Some("e1"), None).await;
     let kb = env.key("app-b", "edge", Some("f1"), None).await;
-    let e1 = default_prefix_edge(&env, &k1).await;
+    let e1 = connect_default_prefix(&env.url(), &k1).await;
     let r = api(&e1, &k1, "$EDGE.PRESENCE.REGISTER", json!({"name": "e1"}))
         .await
         .expect("presence on the default inbox");
@@ -209,7 +195,7 @@ async fn the_proxy_relays_requests_and_codes_every_failure() {
     let sync_a = env.app("app-a").await;
     let sync_b = env.app("app-b").await;
     let k1 = env.key("app-a", "edge", Some("e1"), None).await;
-    let e1 = default_prefix_edge(&env, &k1).await;
+    let e1 = connect_default_prefix(&env.url(), &k1).await;
     api(&e1, &k1, "$EDGE.PRESENCE.REGISTER", json!({"name": "e1"}))
         .await
         .expect("presence");
@@ -291,7 +277,7 @@ async fn the_proxy_relays_requests_and_codes_every_failure() {
     // The edge stops serving (still online): no responders.
     server.abort();
     drop(e1);
-    let e1 = default_prefix_edge(&env, &k1).await;
+    let e1 = connect_default_prefix(&env.url(), &k1).await;
     let (status, body) = http(&addr, "GET", &at("/ok"), Some(&sync_a), None).await;
     assert_eq!(
         (status, json(&body)["error"]["code"].clone()),

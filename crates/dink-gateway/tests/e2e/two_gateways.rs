@@ -3,7 +3,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dink_gateway::natsd::{free_port, NatsOptions, NatsServer};
+use dink_gateway::natsd::{free_port, NatsServer};
 use serde_json::json;
 
 use crate::common::*;
@@ -76,12 +76,7 @@ impl Drop for GatewayProcess {
 #[tokio::test]
 async fn two_gateways_share_state_and_survive_one_dying() {
     let dir = TempDir::new();
-    let nats = NatsServer::start(NatsOptions {
-        port: None,
-        dir: dir.0.join("nats"),
-        creds: None,
-    })
-    .expect("nats");
+    let nats = start_nats(&dir);
     let data = dir.0.join("gw");
     let mut a = GatewayProcess::start(&nats, &data);
     a.wait_ready().await;
@@ -278,12 +273,7 @@ impl Drop for TermOnDrop {
 #[tokio::test]
 async fn a_key_revoked_on_one_gateway_is_refused_at_once_by_the_other() {
     let dir = TempDir::new();
-    let nats = NatsServer::start(NatsOptions {
-        port: None,
-        dir: dir.0.join("nats"),
-        creds: None,
-    })
-    .expect("nats");
+    let nats = start_nats(&dir);
     let a = dink_gateway::Gateway::start(config(&nats, dir.0.join("gw")))
         .await
         .expect("gateway a");
