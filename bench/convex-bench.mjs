@@ -24,18 +24,14 @@
 //      BENCH_FILLER_ROWS ("0,2000,8000": database sizes for the ingest scaling rows).
 // Needs the built package (`npm run build -w npm`).
 
+import { RESULTS, ROOT, TMP } from "./paths.mjs";
 import { assertFreshBuild } from "./freshness.mjs";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { prng } from "@dink-convex/testkit";
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, "..");
-const RESULTS = join(ROOT, "bench", "results");
-const TMP = join(RESULTS, "tmp");
 
 const cfg = {
   rounds: Math.max(5, Number(process.env.BENCH_ROUNDS ?? 5)),

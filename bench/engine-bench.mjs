@@ -14,20 +14,16 @@
 //
 // scripts/bench.sh runs the three steps (dataset, native, JS) and is what `make bench` calls.
 
+import { RESULTS, ROOT, TMP } from "./paths.mjs";
 import { assertFreshBuild } from "./freshness.mjs";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import vm from "node:vm";
 import os from "node:os";
 import { prng } from "@dink-convex/testkit";
-
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, "..");
-const RESULTS = join(ROOT, "bench", "results");
-const TMP = join(RESULTS, "tmp");
 
 const args = process.argv.slice(2);
 const flag = (name) => {

@@ -2,10 +2,8 @@
 // first engine run once measured a wasm module built before a change to the encoder, and reported
 // output that the sources no longer produce.)
 import { readdirSync, statSync } from "node:fs";
-import { join, resolve, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+import { join } from "node:path";
+import { ROOT } from "./paths.mjs";
 /** Each build output, and the sources it must be newer than. */
 const CHECKS = [
   { built: "npm/src/wasm/wasmBytes.js", sources: ["crates/dink-core/src", "crates/dink-wasm/src"] },

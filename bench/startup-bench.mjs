@@ -23,18 +23,15 @@
 //   phases      the loader's steps one by one (decode, compile, instantiate, first raw call)
 //               from npm/src, with the decoder as a parameter
 
+import { RESULTS, ROOT, TMP } from "./paths.mjs";
 import { assertFreshBuild } from "./freshness.mjs";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
 import os from "node:os";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, "..");
-const RESULTS = join(ROOT, "bench", "results");
-const TMP = join(RESULTS, "tmp");
 const args = process.argv.slice(2);
 if (!args.includes("--cold")) assertFreshBuild("startup-bench");
 
