@@ -43,6 +43,8 @@ rust-clippy: setup
 rust-test: setup
 	$(call step,test: cargo test)
 	@cargo test --quiet --workspace
+	$(call step,test: cargo test dink-core on the yrs engine (the switch back, issue 11))
+	@cargo test --quiet -p dink-core --features yrs-engine
 
 fuzz-smoke: setup
 	$(call step,test: fuzz smoke)

@@ -16,12 +16,20 @@
 //!
 //! Oracle: ingest returns Ok or a typed error, never panics; an accepted update's state
 //! materializes again, has the row layout (`assert_row_layout`), and re-ingesting its own
-//! normalized delta changes nothing.
+//! normalized delta changes nothing. Differential oracle: the engine (the row CRDT,
+//! `codec::row_crdt`) and the yrs engine (`codec::yrs_engine`) agree on every input: accepted
+//! or refused with the same error code, the same row, and the same state and delta up to how
+//! their encoders cut runs of clock units into structs (`row_crdt::normalized`); the same for
+//! `diff`.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
 
-use dink_core::{diff, ingest, materialize, Limits, UpdateFormat, Value, SERVER_CLIENT_ID};
+use dink_core::codec::{row_crdt, yrs_engine};
+use dink_core::{
+    diff, ingest, materialize, EngineError, IngestOutcome, Limits, UpdateFormat, Value,
+    SERVER_CLIENT_ID,
+};
 use libfuzzer_sys::fuzz_target;
 use yrs::block::{ItemContent, Prelim, SplittableString, Unused};
 use yrs::branch::BranchPtr;
@@ -334,6 +342,31 @@ fn assert_row_layout(state: &[u8]) {
     assert!(deleted || id.is_some(), "accepted live row without its id");
 }
 
+/// Bytes compared up to how an encoder cuts runs into structs.
+fn normalized(update: &[u8]) -> Vec<u8> {
+    row_crdt::normalized(update, UpdateFormat::V2).expect("engine output decodes")
+}
+
+/// The row CRDT and the yrs engine gave the same answer to the same ingest.
+fn assert_same_ingest(
+    crdt: &Result<IngestOutcome, EngineError>,
+    reference: &Result<IngestOutcome, EngineError>,
+) {
+    match (crdt, reference) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.fields, b.fields, "row differs from the yrs engine's");
+            assert_eq!(a.deleted, b.deleted, "tombstone differs from the yrs engine's");
+            assert_eq!(a.changed, b.changed, "changed differs from the yrs engine's");
+            assert_eq!(normalized(&a.state), normalized(&b.state), "state differs");
+            if a.changed {
+                assert_eq!(normalized(&a.delta), normalized(&b.delta), "delta differs");
+            }
+        }
+        (Err(a), Err(b)) => assert_eq!(a.code, b.code, "error {a} vs the yrs engine's {b}"),
+        (a, b) => panic!("row CRDT {a:?} vs the yrs engine {b:?}"),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, payload)) = data.split_first() else { return };
     let mut format = if mode & 1 == 0 { UpdateFormat::V1 } else { UpdateFormat::V2 };
@@ -362,6 +395,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let limits = Limits { max_update_bytes: 64 * 1024, ..Limits::default() };
     if mode & 0x10 != 0 {
+        let reference = yrs_engine::diff(&seeds.state, update);
+        match (&diff(&seeds.state, update), &reference) {
+            (Ok(a), Ok(b)) => assert_eq!(normalized(a), normalized(b), "diff differs"),
+            (Err(a), Err(b)) => assert_eq!(a.code, b.code, "diff error {a} vs {b}"),
+            (a, b) => panic!("diff: row CRDT {a:?} vs the yrs engine {b:?}"),
+        }
         if let Ok(missing) = diff(&seeds.state, update) {
             // The answer is a part of the state: the state takes it back as a no-op.
             let back = ingest(Some(&seeds.state), &missing, UpdateFormat::V2, Some(DOC_ID), &limits)
@@ -369,7 +408,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(!back.changed, "a diff of the state changed the state");
         }
     }
-    if let Ok(out) = ingest(state, update, format, Some(DOC_ID), &limits) {
+    if std::env::var("FUZZ_DUMP").is_ok() { eprintln!("DUMP state={:?} format={format:?}\n{}", state.map(|s| s.len()), dink_core::codec::row_crdt::dump(update, format)); }
+    let result = ingest(state, update, format, Some(DOC_ID), &limits);
+    assert_same_ingest(&result, &yrs_engine::ingest(state, update, format, Some(DOC_ID), &limits));
+    if let Ok(out) = result {
         let row = materialize(&out.state, &limits).expect("accepted state must materialize");
         assert_eq!(row.fields, out.fields);
         if out.changed {

@@ -9,7 +9,8 @@
 //! cargo run --release -p dink-core --example native_bench -- bench/results/tmp/dataset.bin
 //! ```
 //!
-//! Env: `BENCH_ROUNDS` (default 5, at least 5).
+//! Env: `BENCH_ROUNDS` (default 5, at least 5); `BENCH_OPS` (comma-separated subset of ingest,
+//! change, diff, merge); `DINK_ENGINE=yrs` (the yrs engine instead of the row CRDT).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -96,8 +97,56 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The engine's operations: the shipped engine (the row CRDT), or with `DINK_ENGINE=yrs` the
+/// yrs engine it replaced (`codec::yrs_engine`), to compare the two on the same data.
+struct Ops {
+    ingest: IngestFn,
+    change: ChangeFn,
+    diff: DiffFn,
+    merge: MergeFn,
+}
+
+type Res<T> = Result<T, dink_core::EngineError>;
+type IngestFn =
+    fn(Option<&[u8]>, &[u8], UpdateFormat, Option<&str>, &Limits) -> Res<dink_core::IngestOutcome>;
+type ChangeFn = fn(
+    Option<&[u8]>,
+    Option<&dink_core::Fields>,
+    Option<&dink_core::Fields>,
+    Option<&str>,
+    u64,
+    f64,
+    &Limits,
+) -> Res<dink_core::ChangeOutcome>;
+type DiffFn = fn(&[u8], &[u8]) -> Res<Vec<u8>>;
+type MergeFn = fn(&[&[u8]], UpdateFormat) -> Res<Vec<u8>>;
+
+fn ops() -> Ops {
+    use dink_core::codec::yrs_engine;
+    match std::env::var("DINK_ENGINE").as_deref() {
+        Ok("yrs") => Ops {
+            ingest: yrs_engine::ingest,
+            change: yrs_engine::change,
+            diff: yrs_engine::diff,
+            merge: yrs_engine::merge,
+        },
+        _ => Ops {
+            ingest,
+            change,
+            diff,
+            merge,
+        },
+    }
+}
+
 /// One pass of `op` over all rows; returns milliseconds.
 fn run(op: &str, rows: &[Row], limits: &Limits) -> Result<f64, String> {
+    let Ops {
+        ingest,
+        change,
+        diff,
+        merge,
+    } = ops();
     let start = Instant::now();
     for row in rows {
         let bytes = match op {
@@ -166,7 +215,11 @@ fn real_main() -> Result<(), String> {
     eprintln!("native: {} rows, {rounds} rounds", rows.len());
 
     let mut parts = Vec::new();
+    let only = std::env::var("BENCH_OPS").unwrap_or_default();
     for op in ["ingest", "change", "diff", "merge"] {
+        if !only.is_empty() && !only.split(',').any(|o| o == op) {
+            continue;
+        }
         // Warm-up pass (caches, allocator).
         run(op, &rows[..rows.len().min(2000)], &limits)?;
         let mut times = Vec::with_capacity(rounds);

@@ -33,6 +33,32 @@ pub struct ChangeOutcome {
     pub drifted: bool,
 }
 
+/// The checks of [`change`]'s arguments that need no state: the client id, and the new row's
+/// limits and field names.
+pub(crate) fn check_change_args(
+    new: Option<&Fields>,
+    client_id: u64,
+    limits: &Limits,
+) -> Result<(), EngineError> {
+    if client_id == 0 || client_id > MAX_CLIENT_ID {
+        return Err(EngineError::invalid_argument(format!(
+            "client id must be between 1 and 2^53-1, got {client_id}"
+        )));
+    }
+    if let Some(new) = new {
+        check_fields(new, limits)?;
+        for key in new.keys() {
+            if key.is_empty() || key.starts_with('$') || key.starts_with('_') {
+                return Err(EngineError::invalid_argument(format!(
+                    "field name {key:?} cannot be synced (empty, '$' or '_' prefix)"
+                ))
+                .with_field(key.clone()));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Applies a Convex-side write to a row's CRDT state.
 ///
 /// * `state`: the stored state (v2), or `None` for a row never synced before.
@@ -55,22 +81,7 @@ pub fn change(
     now_ms: f64,
     limits: &Limits,
 ) -> Result<ChangeOutcome, EngineError> {
-    if client_id == 0 || client_id > MAX_CLIENT_ID {
-        return Err(EngineError::invalid_argument(format!(
-            "client id must be between 1 and 2^53-1, got {client_id}"
-        )));
-    }
-    if let Some(new) = new {
-        check_fields(new, limits)?;
-        for key in new.keys() {
-            if key.is_empty() || key.starts_with('$') || key.starts_with('_') {
-                return Err(EngineError::invalid_argument(format!(
-                    "field name {key:?} cannot be synced (empty, '$' or '_' prefix)"
-                ))
-                .with_field(key.clone()));
-            }
-        }
-    }
+    check_change_args(new, client_id, limits)?;
     let doc = load_state(state, client_id, limits)?;
     let (current, prior, shared) = {
         let txn = doc.transact();

@@ -13,12 +13,35 @@ mod ingest;
 mod layout;
 mod ops;
 mod prescan;
+#[doc(hidden)]
+pub mod row_crdt;
 mod row_doc;
 
-pub use change::{change, ChangeOutcome};
-pub use ingest::{ingest, IngestOutcome};
-pub use ops::{convert_v1_to_v2, convert_v2_to_v1, diff, merge, state_vector};
-pub use row_doc::{materialize, Materialized, FIELDS_ROOT, META_ROOT};
+pub use change::ChangeOutcome;
+pub use ingest::IngestOutcome;
+pub use row_doc::{Materialized, FIELDS_ROOT, META_ROOT};
+
+/// The engine on yrs: every operation loads a yrs `Doc` (or decodes a yrs `Update`). The
+/// reference the row CRDT is checked against, and what it hands rows it does not model to.
+#[doc(hidden)]
+pub mod yrs_engine {
+    pub use super::change::change;
+    pub use super::ingest::ingest;
+    pub use super::ops::{convert_v1_to_v2, convert_v2_to_v1, diff, merge, state_vector};
+    pub use super::row_doc::materialize;
+}
+
+// The engine's operations: on the row CRDT (`row_crdt/`), or on yrs with the `yrs-engine`
+// feature. The switch exists while the row CRDT replaces yrs (issue 11); both are compiled and
+// tested either way.
+#[cfg(not(feature = "yrs-engine"))]
+pub use row_crdt::{
+    change, convert_v1_to_v2, convert_v2_to_v1, diff, ingest, materialize, merge, state_vector,
+};
+#[cfg(feature = "yrs-engine")]
+pub use yrs_engine::{
+    change, convert_v1_to_v2, convert_v2_to_v1, diff, ingest, materialize, merge, state_vector,
+};
 
 use crate::error::EngineError;
 

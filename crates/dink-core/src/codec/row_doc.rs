@@ -19,10 +19,10 @@ const DELETED_KEY: &str = "_deleted";
 
 /// Deepest value nesting the pre-scan lets through to yrs: deep enough for every row Convex
 /// accepts (16 levels), shallow enough that yrs' recursive decoder cannot exhaust the stack.
-const SCAN_MAX_ANY_DEPTH: usize = 64;
+pub(crate) const SCAN_MAX_ANY_DEPTH: usize = 64;
 /// Most structs one update or state may declare. yrs reserves memory for the declared count
 /// before decoding; a 1 MiB state of heavily interleaved edits holds about 200k structs.
-const SCAN_MAX_STRUCTS: u64 = 1 << 18;
+pub(crate) const SCAN_MAX_STRUCTS: u64 = 1 << 18;
 
 /// A row as the CRDT sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,7 +58,7 @@ fn version(format: UpdateFormat) -> u8 {
 /// than the canonical empty update of its format (typically an update of the other format:
 /// yrs reads a v2 update as an empty v1 one). Either would let an edge be told "no-op" for a
 /// change it made.
-fn check_framing(
+pub(crate) fn check_framing(
     bytes: &[u8],
     format: UpdateFormat,
     summary: &ShapeSummary,

@@ -3,12 +3,30 @@
 use super::reader::Reader;
 use super::{Fail, Scan};
 
+/// The largest integer a float64 holds exactly (yrs writes integral numbers up to it as
+/// varints).
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// The bytes yrs' `Any::encode` spends on a number that is not a varint: 4 (float32) or 8
+/// (float64); 0 for a number it writes as a varint (integral and safe, `-0` included).
+fn float_width(value: f64) -> u8 {
+    if value.trunc() == value && value.abs() <= MAX_SAFE_INTEGER as f64 {
+        0
+    } else if f64::from(value as f32) == value {
+        4
+    } else {
+        8
+    }
+}
+
 /// One open array or object in a value being skimmed.
 #[derive(Debug, Clone, Copy)]
 struct Frame {
     /// Elements (or entries) still to read.
     remaining: u64,
     is_object: bool,
+    /// Where the object's previous key lies in the reader's buffer.
+    last_key: Option<(usize, usize)>,
 }
 
 /// Skims lib0 `Any` values (and, for v1, JSON text) with an explicit stack.
@@ -18,6 +36,8 @@ pub(super) struct ValueScanner {
     stack: Vec<Frame>,
     pub(super) deepest: usize,
     pub(super) values: u64,
+    /// Values yrs would write back differently (see [`ValueScanner::skip_any`]).
+    pub(super) noncanonical: u64,
 }
 
 impl ValueScanner {
@@ -27,6 +47,7 @@ impl ValueScanner {
             stack: Vec::new(),
             deepest: 0,
             values: 0,
+            noncanonical: 0,
         }
     }
 
@@ -39,23 +60,40 @@ impl ValueScanner {
     }
 
     /// Skips one lib0 `Any` value (yrs `Any::decode`).
+    ///
+    /// Also counts, in `noncanonical`, values whose bytes differ from what yrs' `Any::encode`
+    /// writes for the decoded value (with object keys in byte order, as the engine writes
+    /// them): a number in another width than yrs picks (yjs writes integers past 31 bits as
+    /// float64, yrs as a varint; a varint `-0` reads as `0`), or an object whose keys are out
+    /// of order or repeated. The row CRDT keeps values as bytes, and rewrites only these.
     pub(super) fn skip_any(&mut self, r: &mut Reader<'_>) -> Scan<()> {
         self.values += 1;
         self.stack.clear();
+        let mut canonical = true;
         loop {
             match r.u8()? {
                 // undefined, null, false, true
                 127 | 126 | 121 | 120 => {}
                 // integer (yrs reads it as an i64 varint)
                 125 => {
-                    r.var_signed()?;
+                    let (magnitude, negative) = r.var_signed()?;
+                    canonical &= magnitude <= MAX_SAFE_INTEGER && !(negative && magnitude == 0);
                 }
                 // float32
                 124 => {
-                    r.take(4)?;
+                    let bytes = r.take(4)?;
+                    let value = f32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+                    canonical &= float_width(f64::from(value)) == 4;
                 }
-                // float64, bigint
-                123 | 122 => {
+                // float64
+                123 => {
+                    let bytes = r.take(8)?;
+                    let mut raw = [0u8; 8];
+                    raw.copy_from_slice(bytes);
+                    canonical &= float_width(f64::from_be_bytes(raw)) == 8;
+                }
+                // bigint
+                122 => {
                     r.take(8)?;
                 }
                 // string
@@ -81,6 +119,7 @@ impl ValueScanner {
                     self.stack.push(Frame {
                         remaining: len,
                         is_object,
+                        last_key: None,
                     });
                 }
                 _ => return Err(Fail::Malformed("unknown value type tag")),
@@ -88,6 +127,9 @@ impl ValueScanner {
             // Find the next value to read: close finished containers, read the next key.
             loop {
                 let Some(top) = self.stack.last_mut() else {
+                    if !canonical {
+                        self.noncanonical += 1;
+                    }
                     return Ok(());
                 };
                 if top.remaining == 0 {
@@ -97,6 +139,11 @@ impl ValueScanner {
                 top.remaining -= 1;
                 if top.is_object {
                     r.var_str()?;
+                    let key = (r.mark() - r.last_len(), r.mark());
+                    if let Some(previous) = top.last_key {
+                        canonical &= r.slice(previous) < r.slice(key);
+                    }
+                    top.last_key = Some(key);
                 }
                 break;
             }

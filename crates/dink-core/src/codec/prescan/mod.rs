@@ -28,8 +28,8 @@ mod update;
 mod v1;
 mod v2;
 
-pub(crate) use state_vector::decode_state_vector;
-pub(crate) use update::{ItemFacts, Parent};
+pub(crate) use state_vector::{decode_state_vector, decode_state_vector_entries};
+pub(crate) use update::{Decoded, Id, ItemFacts, Parent, Payload, Sink};
 
 use super::UpdateFormat;
 use crate::error::EngineError;
@@ -60,6 +60,9 @@ pub(crate) struct ShapeSummary {
     /// Top-level values checked for depth: `ContentAny` elements, embed and format values,
     /// sub-document options.
     pub any_values: u64,
+    /// Values whose bytes are not what the engine would write for them (see
+    /// `ValueScanner::skip_any`); v1 JSON text is not counted.
+    pub noncanonical_values: u64,
     /// Ranges in the delete set.
     pub delete_ranges: u64,
     /// Items with binary content (`ContentBinary`, how yjs stores a top-level `Uint8Array`).
@@ -98,6 +101,18 @@ pub(crate) fn check_update_shape_bounded(
     max_any_depth: usize,
     max_structs: u64,
 ) -> Result<ShapeSummary, EngineError> {
+    decode_update_into(bytes, format, max_any_depth, max_structs, &mut ())
+}
+
+/// The shape check of [`check_update_shape_bounded`], handing every struct and delete range
+/// to `sink` as it is read. The sink sees a prefix of the update when the check fails.
+pub(crate) fn decode_update_into<'a, K: Sink<'a>>(
+    bytes: &'a [u8],
+    format: UpdateFormat,
+    max_any_depth: usize,
+    max_structs: u64,
+    sink: &mut K,
+) -> Result<ShapeSummary, EngineError> {
     let mut values = ValueScanner::new(max_any_depth);
     let mut summary = ShapeSummary::default();
     let result = match format {
@@ -105,19 +120,32 @@ pub(crate) fn check_update_shape_bounded(
             &mut V1Source {
                 rest: Reader::new(bytes),
             },
+            sink,
             &mut values,
             max_structs,
             &mut summary,
         ),
         UpdateFormat::V2 => V2Source::new(bytes)
-            .and_then(|mut source| scan(&mut source, &mut values, max_structs, &mut summary)),
+            .and_then(|mut source| scan(&mut source, sink, &mut values, max_structs, &mut summary)),
     };
     summary.max_any_depth = values.deepest;
     summary.any_values = values.values;
+    summary.noncanonical_values = values.noncanonical;
     match result {
         Ok(()) => Ok(summary),
         Err(fail) => Err(fail.into_error(format, max_any_depth, max_structs)),
     }
+}
+
+/// The byte length of the first `count` lib0 `Any` values in `bytes` (values a scan accepted),
+/// or `None` when `bytes` holds fewer. Used to split a multi-value item.
+pub(crate) fn any_values_len(bytes: &[u8], count: u32) -> Option<usize> {
+    let mut reader = Reader::new(bytes);
+    let mut values = ValueScanner::new(usize::MAX);
+    for _ in 0..count {
+        values.skip_any(&mut reader).ok()?;
+    }
+    Some(reader.mark())
 }
 
 /// Why a scan stopped.

@@ -8,15 +8,40 @@ use super::{Fail, Scan};
 pub(super) struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    last_len: usize,
 }
 
 impl<'a> Reader<'a> {
     pub(super) fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
+        Reader {
+            buf,
+            pos: 0,
+            last_len: 0,
+        }
     }
 
     pub(super) fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
+    }
+
+    /// The read position, for [`Reader::since`].
+    pub(super) fn mark(&self) -> usize {
+        self.pos
+    }
+
+    /// The bytes read since `mark` (a position this reader returned).
+    pub(super) fn since(&self, mark: usize) -> &'a [u8] {
+        self.buf.get(mark..self.pos).unwrap_or(&[])
+    }
+
+    /// The bytes between two positions this reader returned.
+    pub(super) fn slice(&self, (start, end): (usize, usize)) -> &'a [u8] {
+        self.buf.get(start..end).unwrap_or(&[])
+    }
+
+    /// The byte length of the last string or buffer read (its bytes end at `mark`).
+    pub(super) fn last_len(&self) -> usize {
+        self.last_len
     }
 
     pub(super) fn has_content(&self) -> bool {
@@ -37,6 +62,7 @@ impl<'a> Reader<'a> {
         let end = self.pos + len;
         let slice = self.buf.get(self.pos..end).ok_or(Fail::Truncated)?;
         self.pos = end;
+        self.last_len = len;
         Ok(slice)
     }
 

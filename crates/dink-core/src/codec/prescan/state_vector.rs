@@ -12,6 +12,16 @@ use crate::error::EngineError;
 /// bytes that follow (an entry takes at least two), client ids in 53 bits, clocks in 32, and
 /// nothing may trail.
 pub(crate) fn decode_state_vector(bytes: &[u8]) -> Result<yrs::StateVector, EngineError> {
+    let mut sv = yrs::StateVector::default();
+    for (client, clock) in decode_state_vector_entries(bytes)? {
+        sv.set_max(yrs::ClientID::new(client), clock);
+    }
+    Ok(sv)
+}
+
+/// [`decode_state_vector`] as (client, clock) entries, ascending by client; a repeated client
+/// keeps its highest clock.
+pub(crate) fn decode_state_vector_entries(bytes: &[u8]) -> Result<Vec<(u64, u32)>, EngineError> {
     let malformed =
         |what: &str| EngineError::invalid_argument(format!("state vector is malformed: {what}"));
     let explain = |fail: Fail| match fail {
@@ -27,11 +37,12 @@ pub(crate) fn decode_state_vector(bytes: &[u8]) -> Result<yrs::StateVector, Engi
             bytes.len()
         )));
     }
-    let mut sv = yrs::StateVector::default();
+    let mut entries: std::collections::BTreeMap<u64, u32> = std::collections::BTreeMap::new();
     for _ in 0..count {
         let client = reader.var_u64().and_then(client_id).map_err(explain)?;
         let clock = reader.var_u32().map_err(explain)?;
-        sv.set_max(yrs::ClientID::new(client), clock);
+        let entry = entries.entry(client).or_insert(clock);
+        *entry = (*entry).max(clock);
     }
     if reader.has_content() {
         return Err(malformed(&format!(
@@ -39,5 +50,5 @@ pub(crate) fn decode_state_vector(bytes: &[u8]) -> Result<yrs::StateVector, Engi
             reader.remaining()
         )));
     }
-    Ok(sv)
+    Ok(entries.into_iter().collect())
 }

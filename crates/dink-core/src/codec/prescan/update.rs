@@ -14,8 +14,8 @@ pub(super) trait Source<'a> {
     fn rest(&mut self) -> &mut Reader<'a>;
     fn client(&mut self) -> Scan<u64>;
     fn info(&mut self) -> Scan<u8>;
-    fn left_id(&mut self) -> Scan<()>;
-    fn right_id(&mut self) -> Scan<()>;
+    fn left_id(&mut self) -> Scan<Id>;
+    fn right_id(&mut self) -> Scan<Id>;
     fn parent_info(&mut self) -> Scan<bool>;
     fn string(&mut self) -> Scan<&'a str>;
     fn type_ref(&mut self) -> Scan<u8>;
@@ -31,6 +31,13 @@ pub(super) trait Source<'a> {
     }
 }
 
+/// A struct's id: the client that wrote it and the clock of its first unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Id {
+    pub client: u64,
+    pub clock: u32,
+}
+
 /// Where an item says it sits, as far as its own bytes tell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Parent<'a> {
@@ -40,6 +47,55 @@ pub(crate) enum Parent<'a> {
     Root(&'a str),
     /// A nested shared type, by the id of the item holding it.
     Nested,
+}
+
+/// An item's content as the bytes hold it, for the content a row document can hold; anything
+/// else is `Other` (its ref is in [`ItemFacts::content`]) and the layout refuses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Payload<'a> {
+    /// `ContentDeleted`: the item's length and nothing else.
+    Deleted,
+    /// `ContentAny`: lib0 `Any` values back to back, one per clock unit.
+    Any(&'a [u8]),
+    /// `ContentBinary`: one `Uint8Array`.
+    Binary(&'a [u8]),
+    Other,
+}
+
+/// One struct as decoded, handed to a [`Sink`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decoded<'a> {
+    Gc { id: Id, len: u32 },
+    Skip { id: Id, len: u32 },
+    Item(DecodedItem<'a>),
+}
+
+/// An item as its bytes describe it (before integration resolves its parent and key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DecodedItem<'a> {
+    pub id: Id,
+    pub len: u32,
+    pub origin: Option<Id>,
+    pub right_origin: Option<Id>,
+    pub parent: Parent<'a>,
+    /// The item holding the parent type when `parent` is `Nested`.
+    pub parent_item: Option<Id>,
+    pub key: Option<&'a str>,
+    pub payload: Payload<'a>,
+}
+
+/// Receives what a scan decodes. The shape check alone uses `()`, which keeps nothing (and
+/// compiles to nothing); the row CRDT (`codec/row_crdt`) builds its store from it.
+pub(crate) trait Sink<'a> {
+    fn block(&mut self, block: Decoded<'a>);
+    fn delete(&mut self, client: u64, clock: u32, len: u32);
+}
+
+impl<'a> Sink<'a> for () {
+    #[inline(always)]
+    fn block(&mut self, _: Decoded<'a>) {}
+    #[inline(always)]
+    fn delete(&mut self, _: u64, _: u32, _: u32) {}
 }
 
 /// What the row layout check needs to know about one item (see `codec/layout.rs`).
@@ -68,8 +124,9 @@ fn charge(summary: &ShapeSummary, extra: u64, max_structs: u64) -> Scan<()> {
 }
 
 /// yrs `Update::decode`: the struct store, then the delete set.
-pub(super) fn scan<'a, S: Source<'a>>(
+pub(super) fn scan<'a, S: Source<'a>, K: Sink<'a>>(
     source: &mut S,
+    sink: &mut K,
     values: &mut ValueScanner,
     max_structs: u64,
     summary: &mut ShapeSummary,
@@ -107,34 +164,43 @@ pub(super) fn scan<'a, S: Source<'a>>(
         charge(summary, u64::from(structs), max_structs)?;
         summary.structs += u64::from(structs);
         for _ in 0..structs {
-            let len = match source.info()? {
+            let id = Id { client, clock };
+            let decoded = match source.info()? {
                 // GC
-                0 => source.len()?,
+                0 => Decoded::Gc {
+                    id,
+                    len: source.len()?,
+                },
                 // Skip
                 10 => {
                     let len = source.rest().var_u32()?;
                     if len > summary.longest_skip.1 {
                         summary.longest_skip = (client, len);
                     }
-                    len
+                    Decoded::Skip { id, len }
                 }
                 info => {
                     summary.items += 1;
                     if info & 0x0f == BINARY_CONTENT {
                         summary.binary_items += 1;
                     }
-                    let (len, facts) = item(source, info, values, client, clock)?;
+                    let (item, facts) = item(source, info, values, id)?;
                     if summary.layout_issue.is_none() {
                         summary.layout_issue = crate::codec::layout::item_issue(&facts);
                     }
-                    len
+                    Decoded::Item(item)
                 }
+            };
+            let len = match decoded {
+                Decoded::Gc { len, .. } | Decoded::Skip { len, .. } => len,
+                Decoded::Item(item) => item.len,
             };
             // No encoder writes an empty struct, and yrs integrates one at a clock it never
             // advances past, leaving a state it cannot decode again.
             if len == 0 {
                 return Err(Fail::Malformed("struct has zero length"));
             }
+            sink.block(decoded);
             // yrs adds struct lengths to a u32 clock.
             clock = clock
                 .checked_add(len)
@@ -156,7 +222,8 @@ pub(super) fn scan<'a, S: Source<'a>>(
     let mut ds_clients = std::collections::BTreeSet::new();
     for _ in 0..clients {
         source.reset_ds();
-        if !ds_clients.insert(client_id(source.rest().var_u64()?)?) {
+        let ds_client = client_id(source.rest().var_u64()?)?;
+        if !ds_clients.insert(ds_client) {
             return Err(Fail::Malformed("delete set repeats a client"));
         }
         let ranges = source.rest().var_u32()?;
@@ -182,6 +249,7 @@ pub(super) fn scan<'a, S: Source<'a>>(
             end = clock
                 .checked_add(len)
                 .ok_or(Fail::Malformed("delete set range overflows"))?;
+            sink.delete(ds_client, clock, len);
         }
         summary.delete_ranges += u64::from(ranges);
     }
@@ -202,14 +270,13 @@ pub(super) fn client_id(id: u64) -> Scan<u64> {
     Ok(id)
 }
 
-/// One item (yrs `Update::decode_block` and `ItemContent::decode`). Returns its clock length.
+/// One item (yrs `Update::decode_block` and `ItemContent::decode`).
 fn item<'a, S: Source<'a>>(
     source: &mut S,
     info: u8,
     values: &mut ValueScanner,
-    client: u64,
-    clock: u32,
-) -> Scan<(u32, ItemFacts<'a>)> {
+    id: Id,
+) -> Scan<(DecodedItem<'a>, ItemFacts<'a>)> {
     // yrs matches GC and Skip on the whole byte and content on the low four bits; yjs uses the
     // low five. Accept only content refs 1..=9 with bit 4 clear, where all readers agree (yrs
     // alone would read bit 4 as unset; no encoder sets it).
@@ -222,34 +289,43 @@ fn item<'a, S: Source<'a>>(
     }
     let has_origin = info & 0x80 != 0;
     let has_right_origin = info & 0x40 != 0;
-    if has_origin {
-        source.left_id()?;
-    }
-    if has_right_origin {
-        source.right_id()?;
-    }
+    let origin = if has_origin {
+        Some(source.left_id()?)
+    } else {
+        None
+    };
+    let right_origin = if has_right_origin {
+        Some(source.right_id()?)
+    } else {
+        None
+    };
     let mut facts = ItemFacts {
-        client,
-        clock,
+        client: id.client,
+        clock: id.clock,
         parent: Parent::Origin,
         key: None,
         content,
         type_ref: None,
     };
+    let mut parent_item = None;
     if !has_origin && !has_right_origin {
         facts.parent = if source.parent_info()? {
             Parent::Root(source.string()?)
         } else {
-            source.left_id()?;
+            parent_item = Some(source.left_id()?);
             Parent::Nested
         };
         if info & 0x20 != 0 {
             facts.key = Some(source.string()?);
         }
     }
+    let mut payload = Payload::Other;
     let len = match content {
         // Deleted
-        1 => source.len()?,
+        1 => {
+            payload = Payload::Deleted;
+            source.len()?
+        }
         // JSON (legacy, content ref 2): yjs has not written it since v13, and yrs decodes one
         // more string than it encodes, so a state holding it cannot be read back. Refused.
         2 => {
@@ -259,7 +335,7 @@ fn item<'a, S: Source<'a>>(
         }
         // Binary
         3 => {
-            source.rest().var_buf()?;
+            payload = Payload::Binary(source.rest().var_buf()?);
             1
         }
         // String: its length in UTF-16 code units
@@ -299,9 +375,11 @@ fn item<'a, S: Source<'a>>(
                     "value list declares more values than it holds",
                 ));
             }
+            let start = source.rest().mark();
             for _ in 0..count {
                 values.skip_any(source.rest())?;
             }
+            payload = Payload::Any(source.rest().since(start));
             count
         }
         // Doc (content ref 9): a row is one document and never holds sub-documents; yrs also
@@ -313,7 +391,17 @@ fn item<'a, S: Source<'a>>(
             ))
         }
     };
-    Ok((len, facts))
+    let item = DecodedItem {
+        id,
+        len,
+        origin,
+        right_origin,
+        parent: facts.parent,
+        parent_item,
+        key: facts.key,
+        payload,
+    };
+    Ok((item, facts))
 }
 
 #[cfg(test)]

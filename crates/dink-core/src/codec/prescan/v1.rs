@@ -2,7 +2,7 @@
 
 use super::any::ValueScanner;
 use super::reader::Reader;
-use super::update::{client_id, Source};
+use super::update::{client_id, Id, Source};
 use super::Scan;
 
 /// yrs `DecoderV1`: everything comes from one lib0 stream.
@@ -25,13 +25,13 @@ impl<'a> Source<'a> for V1Source<'a> {
         self.rest.u8()
     }
 
-    fn left_id(&mut self) -> Scan<()> {
-        client_id(self.rest.var_u64()?)?;
-        self.rest.var_u32()?;
-        Ok(())
+    fn left_id(&mut self) -> Scan<Id> {
+        let client = client_id(self.rest.var_u64()?)?;
+        let clock = self.rest.var_u32()?;
+        Ok(Id { client, clock })
     }
 
-    fn right_id(&mut self) -> Scan<()> {
+    fn right_id(&mut self) -> Scan<Id> {
         self.left_id()
     }
 

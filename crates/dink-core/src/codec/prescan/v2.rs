@@ -2,7 +2,7 @@
 
 use super::any::ValueScanner;
 use super::reader::Reader;
-use super::update::{client_id, Source};
+use super::update::{client_id, Id, Source};
 use super::{Fail, Scan};
 
 /// lib0 `RleDecoder` of bytes (yrs `RleDecoder`).
@@ -244,16 +244,16 @@ impl<'a> Source<'a> for V2Source<'a> {
         self.info.read()
     }
 
-    fn left_id(&mut self) -> Scan<()> {
-        client_id(self.client.read()?)?;
-        self.left_clock.read()?;
-        Ok(())
+    fn left_id(&mut self) -> Scan<Id> {
+        let client = client_id(self.client.read()?)?;
+        let clock = self.left_clock.read()?;
+        Ok(Id { client, clock })
     }
 
-    fn right_id(&mut self) -> Scan<()> {
-        client_id(self.client.read()?)?;
-        self.right_clock.read()?;
-        Ok(())
+    fn right_id(&mut self) -> Scan<Id> {
+        let client = client_id(self.client.read()?)?;
+        let clock = self.right_clock.read()?;
+        Ok(Id { client, clock })
     }
 
     fn parent_info(&mut self) -> Scan<bool> {

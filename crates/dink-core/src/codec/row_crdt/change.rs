@@ -1,0 +1,170 @@
+//! Change on the row CRDT: `codec/change.rs`'s contract, with map writes made as yjs makes
+//! them (`typeMapSet`, `typeMapDelete`).
+
+use super::block::{Block, Content, Id};
+use super::encode::{encode, Selection};
+use super::row::{check_row_layout, read_row, Prior};
+use super::state::{check_state_size, load, state_vector, stored_state, Loaded};
+use super::store::Store;
+use super::txn::Txn;
+use super::values::write_value;
+use crate::codec::change::check_change_args;
+use crate::codec::row_doc::{FIELDS_ROOT, META_ROOT};
+use crate::codec::{ChangeOutcome, UpdateFormat};
+use crate::error::{EngineError, ErrorCode};
+use crate::limits::Limits;
+use crate::value::{stored_form, Fields, Value};
+
+/// lib0 bytes of `true`, `false`.
+const TRUE: &[u8] = &[120];
+const FALSE: &[u8] = &[121];
+
+/// A local write of one map key by `client` (yjs `typeMapSet`): the new item goes after the
+/// key's last item, which it overwrites.
+fn set<'a>(txn: &mut Txn<'_, 'a>, client: u64, root: &'a str, key: &'a str, value: &'a [u8]) {
+    let left = txn.store.keys.get(&(root, key)).copied();
+    let mut block = Block::gc(
+        Id {
+            client,
+            clock: txn.store.state(client),
+        },
+        1,
+    );
+    block.content = Content::Any(value);
+    block.origin = left.map(|l| txn.store.block(l).last_id());
+    block.root = root;
+    block.key = key;
+    block.left = left;
+    block.deleted = false;
+    let index = txn.store.push(block);
+    txn.store.keys.insert((root, key), index);
+    if let Some(l) = left {
+        txn.store.block_mut(l).right = Some(index);
+        txn.delete(l);
+    }
+}
+
+/// A local removal of one map key (yjs `typeMapDelete`).
+fn remove(txn: &mut Txn<'_, '_>, root: &str, key: &str) {
+    if let Some(&index) = txn.store.keys.get(&(root, key)) {
+        txn.delete(index);
+    }
+}
+
+/// [`crate::codec::yrs_engine::change`], on the row CRDT.
+pub fn change(
+    state: Option<&[u8]>,
+    old: Option<&Fields>,
+    new: Option<&Fields>,
+    doc_id: Option<&str>,
+    client_id: u64,
+    now_ms: f64,
+    limits: &Limits,
+) -> Result<ChangeOutcome, EngineError> {
+    check_change_args(new, client_id, limits)?;
+    let mut store = match state {
+        None => Store::default(),
+        Some(bytes) => {
+            check_state_size(bytes, limits)?;
+            match load(bytes)? {
+                Loaded::Row(store) => store,
+                Loaded::Foreign => {
+                    return crate::codec::yrs_engine::change(
+                        state, old, new, doc_id, client_id, now_ms, limits,
+                    )
+                }
+            }
+        }
+    };
+    let current = read_row(&store, limits)?;
+    let prior = Prior::of(&store, state.is_some());
+    let drifted = state.is_some() && old.is_some_and(|old| *old != current.fields);
+
+    // Every value to write, encoded up front: the store borrows them.
+    let mut writes: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
+    let mut removals: Vec<&str> = Vec::new();
+    let mut values = Vec::new();
+    if let Some(new) = new {
+        for (key, value) in new {
+            let stored = stored_form(value);
+            if current.fields.get(key) != Some(&stored) {
+                let start = values.len();
+                write_value(&stored, &mut values);
+                writes.push((key.as_str(), start..values.len()));
+            }
+        }
+        removals.extend(
+            current
+                .fields
+                .keys()
+                .filter(|key| !new.contains_key(*key))
+                .map(String::as_str),
+        );
+    }
+    let deleted_at = {
+        let mut bytes = Vec::new();
+        write_value(&Value::Float64(now_ms), &mut bytes);
+        bytes
+    };
+
+    let mut txn = Txn::new(&mut store);
+    let mut changed_keys = Vec::new();
+    for (key, range) in &writes {
+        set(
+            &mut txn,
+            client_id,
+            FIELDS_ROOT,
+            key,
+            &values[range.clone()],
+        );
+        changed_keys.push(key.to_string());
+    }
+    for key in &removals {
+        remove(&mut txn, FIELDS_ROOT, key);
+        changed_keys.push(key.to_string());
+    }
+    let deleted = match new {
+        Some(_) => {
+            if current.deleted {
+                // An explicit `false` (not a key removal) so replicas that only look at the
+                // flag, as Replicate clients do, see the row come back.
+                set(&mut txn, client_id, META_ROOT, "_deleted", FALSE);
+                remove(&mut txn, META_ROOT, "_deletedAt");
+            }
+            false
+        }
+        None => {
+            if !current.deleted {
+                set(&mut txn, client_id, META_ROOT, "_deleted", TRUE);
+                set(&mut txn, client_id, META_ROOT, "_deletedAt", &deleted_at);
+            }
+            true
+        }
+    };
+    check_row_layout(txn.store, doc_id, &prior).map_err(|e| EngineError {
+        code: ErrorCode::InvalidArgument,
+        ..e
+    })?;
+    let delta = txn.changed().then(|| {
+        let since: Vec<(u64, u32)> = txn.before.iter().map(|(&c, &k)| (c, k)).collect();
+        let delete_set = txn.delete_set();
+        encode(
+            &Selection {
+                store: txn.store,
+                since: &since,
+                delete_set: &delete_set,
+            },
+            UpdateFormat::V2,
+        )
+    });
+    txn.commit();
+    let new_state = stored_state(&store, limits)?;
+    Ok(ChangeOutcome {
+        delta,
+        state: new_state,
+        state_vector: state_vector(&store),
+        changed_keys,
+        deleted,
+        drifted,
+    })
+}

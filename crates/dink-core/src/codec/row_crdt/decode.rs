@@ -1,0 +1,218 @@
+//! Reading update bytes into structs to integrate. The bytes are walked once, by the same
+//! checked decoder that guards yrs (`codec/prescan`), which hands each struct to the sink here.
+
+use super::block::{Block, Content};
+use crate::codec::prescan::{self, Decoded, Payload, ShapeSummary, Sink};
+use crate::codec::{row_doc, UpdateFormat};
+use crate::error::EngineError;
+
+/// Where an incoming item goes, as far as its own bytes tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parent<'a> {
+    /// A root map and key, named by the item (it has no neighbours to take them from).
+    Root(&'a str, &'a str),
+    /// The map and key of the neighbour its origin (or right origin) names.
+    Neighbour,
+}
+
+/// A struct from an update, before integration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Incoming<'a> {
+    pub block: Block<'a>,
+    pub parent: Parent<'a>,
+    /// A skip range (a gap a merged update leaves): nothing to integrate.
+    pub skip: bool,
+    /// Whether the item's info byte gets the key flag when written back by a byte-level
+    /// operation: as yjs's lazy struct reader (`mergeUpdates`, `diffUpdate`) sees an item, it
+    /// has a key only when its bytes name one (no origins), and a slice keeps it.
+    pub key_flag: bool,
+}
+
+/// An update's structs, one section per client in the order the bytes list them, and its
+/// delete set as (client, clock, length) ranges.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct UpdateRefs<'a> {
+    pub sections: Vec<(u64, Vec<Incoming<'a>>)>,
+    pub deletes: Vec<(u64, u32, u32)>,
+    /// Set when an item cannot be part of a row: the layout check reports it (the scan's
+    /// summary names it); the refs are then incomplete.
+    pub foreign: bool,
+}
+
+impl<'a> Sink<'a> for UpdateRefs<'a> {
+    fn block(&mut self, decoded: Decoded<'a>) {
+        let incoming = match decoded {
+            Decoded::Gc { id, len } => Incoming {
+                block: Block::gc(id, len),
+                parent: Parent::Neighbour,
+                skip: false,
+                key_flag: false,
+            },
+            Decoded::Skip { id, len } => Incoming {
+                block: Block::gc(id, len),
+                parent: Parent::Neighbour,
+                skip: true,
+                key_flag: false,
+            },
+            Decoded::Item(item) => {
+                let content = match item.payload {
+                    Payload::Deleted => Content::Deleted,
+                    Payload::Any(bytes) => Content::Any(bytes),
+                    Payload::Binary(bytes) => Content::Binary(bytes),
+                    Payload::Other => {
+                        self.foreign = true;
+                        return;
+                    }
+                };
+                let parent = match (item.parent, item.key) {
+                    (prescan::Parent::Origin, _) => Parent::Neighbour,
+                    (prescan::Parent::Root(root), Some(key))
+                        if root == row_doc::FIELDS_ROOT || root == row_doc::META_ROOT =>
+                    {
+                        Parent::Root(root, key)
+                    }
+                    // Another root, sequence content or a nested parent: not a row.
+                    _ => {
+                        self.foreign = true;
+                        return;
+                    }
+                };
+                let mut block = Block::gc(item.id, item.len);
+                block.content = content;
+                block.origin = item.origin;
+                block.right_origin = item.right_origin;
+                block.deleted = false;
+                Incoming {
+                    block,
+                    parent,
+                    skip: false,
+                    key_flag: matches!(parent, Parent::Root(..)),
+                }
+            }
+        };
+        let client = incoming.block.id.client;
+        match self.sections.last_mut() {
+            Some((c, list)) if *c == client => list.push(incoming),
+            _ => self.sections.push((client, vec![incoming])),
+        }
+    }
+
+    fn delete(&mut self, client: u64, clock: u32, len: u32) {
+        self.deletes.push((client, clock, len));
+    }
+}
+
+/// Decodes `bytes` (checked as `row_doc::decode_update_scanned` checks them, framing
+/// included) into structs.
+pub(crate) fn decode(
+    bytes: &'_ [u8],
+    format: UpdateFormat,
+) -> Result<(UpdateRefs<'_>, ShapeSummary), EngineError> {
+    if bytes.is_empty() {
+        return Err(EngineError::invalid_delta("update is empty"));
+    }
+    let (refs, summary) = decode_unframed(bytes, format)?;
+    row_doc::check_framing(bytes, format, &summary)?;
+    Ok((refs, summary))
+}
+
+/// `refs` with every struct cut into one-unit structs and the delete set merged per client
+/// (see `row_crdt::normalized`).
+pub(crate) fn unit_refs<'a>(refs: &UpdateRefs<'a>) -> UpdateRefs<'a> {
+    let mut out = UpdateRefs::default();
+    for (client, structs) in &refs.sections {
+        let mut units = Vec::new();
+        for s in structs {
+            let mut rest = s.block.content;
+            for i in 0..s.block.len {
+                let mut unit = *s;
+                unit.block.id.clock += i;
+                unit.block.len = 1;
+                if i > 0 {
+                    unit.block.origin = Some(super::block::Id {
+                        client: *client,
+                        clock: unit.block.id.clock - 1,
+                    });
+                    unit.parent = Parent::Neighbour;
+                }
+                unit.block.content = match rest {
+                    Content::Any(bytes) => {
+                        let at =
+                            crate::codec::prescan::any_values_len(bytes, 1).unwrap_or(bytes.len());
+                        rest = Content::Any(&bytes[at..]);
+                        Content::Any(&bytes[..at])
+                    }
+                    other => other,
+                };
+                // A skip or GC range has no origin to chain; its units stay independent. Every
+                // item unit carries the key flag (encoders differ on items placed by origin).
+                if s.skip || s.block.is_gc() {
+                    unit.block.origin = None;
+                } else {
+                    unit.key_flag = true;
+                }
+                units.push(unit);
+            }
+        }
+        out.sections.push((*client, units));
+    }
+    // A GC range is deleted by definition; whether an encoder also lists it in the delete set
+    // (yrs does for a transaction's update, yjs does not) changes nothing.
+    let mut deletes = refs.deletes.clone();
+    for (client, structs) in &refs.sections {
+        for s in structs.iter().filter(|s| !s.skip && s.block.is_gc()) {
+            deletes.push((*client, s.block.id.clock, s.block.len));
+        }
+    }
+    deletes.sort_unstable();
+    for (client, clock, len) in deletes {
+        match out.deletes.last_mut() {
+            Some(last) if last.0 == client && last.1 + last.2 >= clock => {
+                last.2 = last.2.max(clock + len - last.1);
+            }
+            _ => out.deletes.push((client, clock, len)),
+        }
+    }
+    out
+}
+
+/// The struct from `offset` units on (yjs `sliceStruct`): an item's origin becomes the unit
+/// before the cut. `None` for binary content, which is one unit.
+pub(crate) fn slice_incoming(mut s: Incoming<'_>, offset: u32) -> Option<Incoming<'_>> {
+    let b = &mut s.block;
+    b.id.clock += offset;
+    b.len -= offset;
+    if !s.skip && !b.is_gc() {
+        b.origin = Some(super::block::Id {
+            client: b.id.client,
+            clock: b.id.clock - 1,
+        });
+        b.content = match b.content {
+            Content::Any(bytes) => {
+                let at = crate::codec::prescan::any_values_len(bytes, offset)?;
+                Content::Any(&bytes[at..])
+            }
+            Content::Binary(_) => return None,
+            other => other,
+        };
+        s.parent = Parent::Neighbour;
+    }
+    Some(s)
+}
+
+/// [`decode`] without the framing check: for stored state, which `codec::diff` reads as
+/// yrs does (bytes after the delete set ignored).
+pub(crate) fn decode_unframed(
+    bytes: &'_ [u8],
+    format: UpdateFormat,
+) -> Result<(UpdateRefs<'_>, ShapeSummary), EngineError> {
+    let mut refs = UpdateRefs::default();
+    let summary = prescan::decode_update_into(
+        bytes,
+        format,
+        row_doc::SCAN_MAX_ANY_DEPTH,
+        row_doc::SCAN_MAX_STRUCTS,
+        &mut refs,
+    )?;
+    Ok((refs, summary))
+}

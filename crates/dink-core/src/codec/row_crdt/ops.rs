@@ -1,0 +1,137 @@
+//! Byte-level operations on the row CRDT (`codec/ops.rs`'s contracts): diff, merge, state
+//! vector, format conversion. None of them integrates structs.
+
+use super::decode::{decode, decode_unframed, UpdateRefs};
+use super::encode::{encode_merged, encode_refs, state_vector_bytes};
+use super::ingest::update_state_vector;
+use super::merge::merge as merge_refs;
+use super::state::rewrite_values;
+use crate::codec::prescan::decode_state_vector_entries;
+use crate::codec::UpdateFormat;
+use crate::error::EngineError;
+
+/// [`crate::codec::yrs_engine::diff`], on the row CRDT: the state's structs from the remote state vector
+/// on (the first one of each client cut there) and its whole delete set (yjs `diffUpdateV2`).
+pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineError> {
+    let sv = if remote_state_vector.is_empty() {
+        Vec::new()
+    } else {
+        decode_state_vector_entries(remote_state_vector)?
+    };
+    if state.is_empty() {
+        return Err(EngineError::invalid_delta("state is empty"));
+    }
+    let rewritten: Vec<u8>;
+    let (mut refs, summary) = decode_unframed(state, UpdateFormat::V2)?;
+    // What a snapshot forwards must have the row layout, as what ingest stores does.
+    if let Some(issue) = summary.layout_issue {
+        return Err(EngineError::invalid_argument(format!(
+            "stored state is not a row document: {issue}"
+        )));
+    }
+    if summary.noncanonical_values > 0 {
+        rewritten = rewrite_values(state, UpdateFormat::V2)?;
+        refs = decode_unframed(&rewritten, UpdateFormat::V2)?.0;
+    }
+    let known = |client: u64| {
+        sv.binary_search_by_key(&client, |&(c, _)| c)
+            .map_or(0, |i| sv[i].1)
+    };
+    let mut out = UpdateRefs {
+        deletes: refs.deletes,
+        ..UpdateRefs::default()
+    };
+    for (client, structs) in refs.sections {
+        let from = known(client);
+        let mut kept = Vec::with_capacity(structs.len());
+        for s in structs {
+            if s.block.end() <= from {
+                continue;
+            }
+            let offset = from.saturating_sub(s.block.id.clock);
+            kept.push(if offset > 0 {
+                super::decode::slice_incoming(s, offset).ok_or_else(|| {
+                    EngineError::invalid_argument("stored state cannot be cut at the state vector")
+                })?
+            } else {
+                s
+            });
+        }
+        if !kept.is_empty() {
+            out.sections.push((client, kept));
+        }
+    }
+    Ok(encode_refs(&out, UpdateFormat::V2))
+}
+
+/// [`crate::codec::yrs_engine::merge`], on the row CRDT (yjs `mergeUpdatesV2`, written as v2).
+pub fn merge(updates: &[&[u8]], format: UpdateFormat) -> Result<Vec<u8>, EngineError> {
+    if updates.is_empty() {
+        return Err(EngineError::invalid_argument(
+            "merge needs at least one update",
+        ));
+    }
+    // Values not in the engine's form are rewritten first; the rewritten bytes must outlive
+    // the decoded structs, so they are all made before any is decoded for good.
+    let mut rewritten: Vec<Option<Vec<u8>>> = Vec::with_capacity(updates.len());
+    for (i, bytes) in updates.iter().enumerate() {
+        let at = |mut e: EngineError| {
+            e.message = format!("update {i}: {}", e.message);
+            e
+        };
+        let (_, summary) = decode(bytes, format).map_err(at)?;
+        if let Some(issue) = summary.layout_issue {
+            return Err(at(EngineError::invalid_delta(issue)));
+        }
+        rewritten.push(if summary.noncanonical_values > 0 {
+            Some(rewrite_values(bytes, format).map_err(at)?)
+        } else {
+            None
+        });
+    }
+    let mut decoded = Vec::with_capacity(updates.len());
+    for (bytes, own) in updates.iter().zip(&rewritten) {
+        decoded.push(decode(own.as_deref().unwrap_or(bytes), format)?.0);
+    }
+    let merged = merge_refs(decoded)
+        .ok_or_else(|| EngineError::invalid_delta("updates overlap inside a binary value"))?;
+    Ok(encode_merged(&merged, UpdateFormat::V2))
+}
+
+/// [`crate::codec::yrs_engine::state_vector`], on the row CRDT (entries ascending by client).
+pub fn state_vector(update: &[u8], format: UpdateFormat) -> Result<Vec<u8>, EngineError> {
+    let (refs, _) = decode(update, format)?;
+    if refs.foreign {
+        // Content a row cannot hold: its structs are not all in `refs`.
+        return crate::codec::yrs_engine::state_vector(update, format);
+    }
+    Ok(state_vector_bytes(&update_state_vector(&refs)))
+}
+
+/// Writes an update in the other format, values in the engine's form.
+fn convert(update: &[u8], from: UpdateFormat, to: UpdateFormat) -> Result<Vec<u8>, EngineError> {
+    let rewritten: Vec<u8>;
+    let (mut refs, summary) = decode(update, from)?;
+    if summary.noncanonical_values > 0 {
+        rewritten = rewrite_values(update, from)?;
+        refs = decode(&rewritten, from)?.0;
+    }
+    if refs.foreign {
+        // Content a row cannot hold (the converters serve any Yjs update): yrs writes it.
+        return match to {
+            UpdateFormat::V2 => crate::codec::yrs_engine::convert_v1_to_v2(update),
+            UpdateFormat::V1 => crate::codec::yrs_engine::convert_v2_to_v1(update),
+        };
+    }
+    Ok(encode_refs(&refs, to))
+}
+
+/// [`crate::codec::yrs_engine::convert_v1_to_v2`], on the row CRDT.
+pub fn convert_v1_to_v2(update: &[u8]) -> Result<Vec<u8>, EngineError> {
+    convert(update, UpdateFormat::V1, UpdateFormat::V2)
+}
+
+/// [`crate::codec::yrs_engine::convert_v2_to_v1`], on the row CRDT.
+pub fn convert_v2_to_v1(update: &[u8]) -> Result<Vec<u8>, EngineError> {
+    convert(update, UpdateFormat::V2, UpdateFormat::V1)
+}

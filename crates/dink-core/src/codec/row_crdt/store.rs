@@ -1,0 +1,228 @@
+//! The struct store of one row document: every struct by client and clock, and the current
+//! entry of every map key (yjs `StructStore` plus the root maps' `_map`).
+
+use std::collections::BTreeMap;
+
+use super::block::{Block, Content, Id};
+use crate::codec::prescan::any_values_len;
+
+/// One client's structs in clock order: arena indices, and their first clocks alongside so
+/// that finding the struct holding a clock searches a compact array.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ClientList {
+    blocks: Vec<u32>,
+    clocks: Vec<u32>,
+    /// The clock after the last struct: structs cover 0..end without gaps, so a clock below it
+    /// is in the struct starting at or before it.
+    end: u32,
+}
+
+impl ClientList {
+    pub(crate) fn len(&self) -> usize {
+        self.blocks.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.blocks.is_empty()
+    }
+
+    pub(crate) fn get(&self, pos: usize) -> Option<&u32> {
+        self.blocks.get(pos)
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u32] {
+        &self.blocks
+    }
+
+    fn push(&mut self, clock: u32, end: u32, index: u32) {
+        self.clocks.push(clock);
+        self.blocks.push(index);
+        self.end = end;
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.clocks.reserve(additional);
+        self.blocks.reserve(additional);
+    }
+
+    fn insert(&mut self, pos: usize, clock: u32, index: u32) {
+        self.clocks.insert(pos, clock);
+        self.blocks.insert(pos, index);
+    }
+
+    /// Removes the entries at `range` (structs merged into the one before them).
+    pub(crate) fn remove(&mut self, range: std::ops::Range<usize>) {
+        self.clocks.drain(range.clone());
+        self.blocks.drain(range);
+    }
+
+    /// The position of the struct holding `clock`.
+    fn holding(&self, clock: u32) -> Option<usize> {
+        if clock >= self.end {
+            return None;
+        }
+        self.clocks.partition_point(|&c| c <= clock).checked_sub(1)
+    }
+}
+
+impl std::ops::Index<usize> for ClientList {
+    type Output = u32;
+    fn index(&self, pos: usize) -> &u32 {
+        &self.blocks[pos]
+    }
+}
+
+impl<'l> IntoIterator for &'l ClientList {
+    type Item = &'l u32;
+    type IntoIter = std::slice::Iter<'l, u32>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.blocks.iter()
+    }
+}
+
+/// Structs live in one arena and are addressed by index; a split appends the right half.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Store<'a> {
+    pub blocks: Vec<Block<'a>>,
+    /// Per client, its structs' arena indices in clock order (contiguous clocks from 0).
+    pub clients: BTreeMap<u64, ClientList>,
+    /// The last item of every (root, key) list: the key's current entry, live or not.
+    pub keys: BTreeMap<(&'a str, &'a str), u32>,
+    /// Right halves of splits made since the last cleanup (yjs `_mergeStructs`).
+    pub split_off: Vec<Id>,
+}
+
+impl<'a> Store<'a> {
+    pub(crate) fn block(&self, index: u32) -> &Block<'a> {
+        &self.blocks[index as usize]
+    }
+
+    pub(crate) fn block_mut(&mut self, index: u32) -> &mut Block<'a> {
+        &mut self.blocks[index as usize]
+    }
+
+    /// The next clock of `client` (yjs `getState`).
+    pub(crate) fn state(&self, client: u64) -> u32 {
+        self.clients.get(&client).map_or(0, |list| list.end)
+    }
+
+    /// Every client's next clock, ascending by client.
+    pub(crate) fn state_vector(&self) -> Vec<(u64, u32)> {
+        self.clients
+            .keys()
+            .map(|&client| (client, self.state(client)))
+            .filter(|&(_, clock)| clock > 0)
+            .collect()
+    }
+
+    /// The position, in its client's list, of the struct holding `id` (yjs `findIndexSS`).
+    pub(crate) fn position(&self, id: Id) -> Option<usize> {
+        self.clients.get(&id.client)?.holding(id.clock)
+    }
+
+    /// The arena index of the struct holding `id` (yjs `getItem`).
+    pub(crate) fn find(&self, id: Id) -> Option<u32> {
+        let pos = self.position(id)?;
+        self.clients.get(&id.client).map(|list| list[pos])
+    }
+
+    /// Appends a struct at its client's next clock (yjs `addStruct`; callers integrate in
+    /// clock order, so a client's structs stay contiguous).
+    pub(crate) fn push(&mut self, block: Block<'a>) -> u32 {
+        let index = self.blocks.len() as u32;
+        self.clients
+            .entry(block.id.client)
+            .or_default()
+            .push(block.id.clock, block.end(), index);
+        self.blocks.push(block);
+        index
+    }
+
+    /// Room for `structs` more structs, all of `client`.
+    pub(crate) fn reserve(&mut self, client: u64, structs: usize) {
+        self.blocks.reserve(structs);
+        self.clients.entry(client).or_default().reserve(structs);
+    }
+
+    /// Splits the item at `index` after `diff` clock units and returns the right half (yjs
+    /// `splitItem`). `None` when its values cannot be split (never for bytes a scan accepted).
+    pub(crate) fn split(&mut self, index: u32, diff: u32) -> Option<u32> {
+        let left = *self.block(index);
+        let (left_content, right_content) = match left.content {
+            Content::Deleted => (Content::Deleted, Content::Deleted),
+            Content::Any(bytes) => {
+                let at = any_values_len(bytes, diff)?;
+                (Content::Any(&bytes[..at]), Content::Any(&bytes[at..]))
+            }
+            // Binary content is one unit and GC ranges are never split.
+            Content::Binary(_) | Content::Gc => return None,
+        };
+        let right = Block {
+            id: Id {
+                client: left.id.client,
+                clock: left.id.clock + diff,
+            },
+            len: left.len - diff,
+            content: right_content,
+            origin: Some(Id {
+                client: left.id.client,
+                clock: left.id.clock + diff - 1,
+            }),
+            right_origin: left.right_origin,
+            root: left.root,
+            key: left.key,
+            left: Some(index),
+            right: left.right,
+            deleted: left.deleted,
+        };
+        let right_index = self.blocks.len() as u32;
+        self.blocks.push(right);
+        let pos = self.position(left.id)?;
+        if let Some(list) = self.clients.get_mut(&left.id.client) {
+            list.insert(pos + 1, right.id.clock, right_index);
+        }
+        let block = self.block_mut(index);
+        block.len = diff;
+        block.content = left_content;
+        block.right = Some(right_index);
+        match right.right {
+            Some(next) => self.block_mut(next).left = Some(right_index),
+            None => {
+                self.keys.insert((right.root, right.key), right_index);
+            }
+        }
+        self.split_off.push(right.id);
+        Some(right_index)
+    }
+
+    /// The struct ending exactly at `id`, splitting an item to make it so (yjs
+    /// `getItemCleanEnd`); a GC range is returned whole.
+    pub(crate) fn clean_end(&mut self, id: Id) -> Option<u32> {
+        let index = self.find(id)?;
+        let block = *self.block(index);
+        if id.clock != block.last_id().clock && !block.is_gc() {
+            self.split(index, id.clock - block.id.clock + 1)?;
+        }
+        Some(index)
+    }
+
+    /// The struct starting exactly at `id`, splitting an item to make it so (yjs
+    /// `getItemCleanStart`); a GC range is returned whole.
+    pub(crate) fn clean_start(&mut self, id: Id) -> Option<u32> {
+        let index = self.find(id)?;
+        let block = *self.block(index);
+        if block.id.clock < id.clock && !block.is_gc() {
+            return self.split(index, id.clock - block.id.clock);
+        }
+        Some(index)
+    }
+
+    /// The first item of the list under `(root, key)`.
+    pub(crate) fn first_of_key(&self, root: &str, key: &str) -> Option<u32> {
+        let mut index = *self.keys.get(&(root, key))?;
+        while let Some(left) = self.block(index).left {
+            index = left;
+        }
+        Some(index)
+    }
+}
