@@ -87,6 +87,9 @@ pub(crate) struct DecodedItem<'a> {
 /// Receives what a scan decodes. The shape check alone uses `()`, which keeps nothing (and
 /// compiles to nothing); the row CRDT (`codec/row_crdt`) builds its store from it.
 pub(crate) trait Sink<'a> {
+    /// A client's section begins: `structs` structs follow (already counted against the
+    /// scan's limit, so a sink may reserve room for them).
+    fn section(&mut self, _client: u64, _structs: u32) {}
     fn block(&mut self, block: Decoded<'a>);
     fn delete(&mut self, client: u64, clock: u32, len: u32);
 }
@@ -163,6 +166,7 @@ pub(super) fn scan<'a, S: Source<'a>, K: Sink<'a>>(
         // yrs reserves room for the declared count before reading any struct.
         charge(summary, u64::from(structs), max_structs)?;
         summary.structs += u64::from(structs);
+        sink.section(client, structs);
         for _ in 0..structs {
             let id = Id { client, clock };
             let decoded = match source.info()? {

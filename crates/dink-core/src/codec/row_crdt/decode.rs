@@ -6,20 +6,13 @@ use crate::codec::prescan::{self, Decoded, Payload, ShapeSummary, Sink};
 use crate::codec::{row_doc, UpdateFormat};
 use crate::error::EngineError;
 
-/// Where an incoming item goes, as far as its own bytes tell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Parent<'a> {
-    /// A root map and key, named by the item (it has no neighbours to take them from).
-    Root(&'a str, &'a str),
-    /// The map and key of the neighbour its origin (or right origin) names.
-    Neighbour,
-}
-
 /// A struct from an update, before integration.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Incoming<'a> {
     pub block: Block<'a>,
-    pub parent: Parent<'a>,
+    /// The item's own bytes name its root map and key (`block.root`, `block.key`); otherwise
+    /// it takes them from the neighbour its origin (or right origin) names.
+    pub named: bool,
     /// A skip range (a gap a merged update leaves): nothing to integrate.
     pub skip: bool,
     /// Whether the item's info byte gets the key flag when written back by a byte-level
@@ -40,17 +33,22 @@ pub(crate) struct UpdateRefs<'a> {
 }
 
 impl<'a> Sink<'a> for UpdateRefs<'a> {
+    fn section(&mut self, client: u64, structs: u32) {
+        self.sections
+            .push((client, Vec::with_capacity(structs as usize)));
+    }
+
     fn block(&mut self, decoded: Decoded<'a>) {
         let incoming = match decoded {
             Decoded::Gc { id, len } => Incoming {
                 block: Block::gc(id, len),
-                parent: Parent::Neighbour,
+                named: false,
                 skip: false,
                 key_flag: false,
             },
             Decoded::Skip { id, len } => Incoming {
                 block: Block::gc(id, len),
-                parent: Parent::Neighbour,
+                named: false,
                 skip: true,
                 key_flag: false,
             },
@@ -64,12 +62,12 @@ impl<'a> Sink<'a> for UpdateRefs<'a> {
                         return;
                     }
                 };
-                let parent = match (item.parent, item.key) {
-                    (prescan::Parent::Origin, _) => Parent::Neighbour,
+                let named = match (item.parent, item.key) {
+                    (prescan::Parent::Origin, _) => None,
                     (prescan::Parent::Root(root), Some(key))
                         if root == row_doc::FIELDS_ROOT || root == row_doc::META_ROOT =>
                     {
-                        Parent::Root(root, key)
+                        Some((root, key))
                     }
                     // Another root, sequence content or a nested parent: not a row.
                     _ => {
@@ -82,11 +80,15 @@ impl<'a> Sink<'a> for UpdateRefs<'a> {
                 block.origin = item.origin;
                 block.right_origin = item.right_origin;
                 block.deleted = false;
+                if let Some((root, key)) = named {
+                    block.root = root;
+                    block.key = key;
+                }
                 Incoming {
                     block,
-                    parent,
+                    named: named.is_some(),
                     skip: false,
-                    key_flag: matches!(parent, Parent::Root(..)),
+                    key_flag: named.is_some(),
                 }
             }
         };
@@ -133,7 +135,7 @@ pub(crate) fn unit_refs<'a>(refs: &UpdateRefs<'a>) -> UpdateRefs<'a> {
                         client: *client,
                         clock: unit.block.id.clock - 1,
                     });
-                    unit.parent = Parent::Neighbour;
+                    unit.named = false;
                 }
                 unit.block.content = match rest {
                     Content::Any(bytes) => {
@@ -195,7 +197,7 @@ pub(crate) fn slice_incoming(mut s: Incoming<'_>, offset: u32) -> Option<Incomin
             Content::Binary(_) => return None,
             other => other,
         };
-        s.parent = Parent::Neighbour;
+        s.named = false;
     }
     Some(s)
 }

@@ -3,7 +3,7 @@
 //! lib0's run-length column encoders).
 
 use super::block::{Block, Content, Id};
-use super::decode::{Incoming, Parent, UpdateRefs};
+use super::decode::{Incoming, UpdateRefs};
 use super::merge::MergedRefs;
 use super::store::Store;
 use crate::codec::UpdateFormat;
@@ -448,7 +448,11 @@ pub(crate) fn state_vector_bytes(entries: &[(u64, u32)]) -> Vec<u8> {
 /// Writes decoded structs back as they were read (see `row_crdt::reencode`).
 pub(crate) fn encode_refs(refs: &UpdateRefs<'_>, format: UpdateFormat) -> Vec<u8> {
     fn write<W: Writer>(mut w: W, refs: &UpdateRefs<'_>) -> Vec<u8> {
-        let mut sections: Vec<&(u64, Vec<Incoming<'_>>)> = refs.sections.iter().collect();
+        let mut sections: Vec<&(u64, Vec<Incoming<'_>>)> = refs
+            .sections
+            .iter()
+            .filter(|(_, s)| !s.is_empty())
+            .collect();
         sections.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
         var_uint(w.rest(), sections.len() as u64);
         for (client, structs) in sections {
@@ -464,12 +468,7 @@ pub(crate) fn encode_refs(refs: &UpdateRefs<'_>, format: UpdateFormat) -> Vec<u8
                     var_uint(w.rest(), u64::from(s.block.len));
                     continue;
                 }
-                let mut block = s.block;
-                if let Parent::Root(root, key) = s.parent {
-                    block.root = root;
-                    block.key = key;
-                }
-                write_block(&mut w, &block, 0, s.key_flag);
+                write_block(&mut w, &s.block, 0, s.key_flag);
             }
         }
         let mut by_client: Vec<(u64, Vec<(u32, u32)>)> = Vec::new();
@@ -506,12 +505,7 @@ pub(crate) fn encode_merged(merged: &MergedRefs<'_>, format: UpdateFormat) -> Ve
                     var_uint(w.rest(), u64::from(s.incoming.block.len));
                     continue;
                 }
-                let mut block = s.incoming.block;
-                if let Parent::Root(root, key) = s.incoming.parent {
-                    block.root = root;
-                    block.key = key;
-                }
-                write_block(&mut w, &block, 0, s.incoming.key_flag);
+                write_block(&mut w, &s.incoming.block, 0, s.incoming.key_flag);
             }
         }
         write_delete_set(&mut w, &sorted_delete_set(&merged.deletes));

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::block::{Block, Content, Id};
-use super::decode::{Incoming, Parent, UpdateRefs};
+use super::decode::{Incoming, UpdateRefs};
 use super::store::Store;
 use super::txn::Txn;
 
@@ -209,12 +209,13 @@ fn integrate<'a>(
     let placed = if neighbour_gc {
         None
     } else {
-        match incoming.parent {
-            Parent::Root(root, key) => Some((root, key)),
-            Parent::Neighbour => left.or(right).map(|i| {
+        if incoming.named {
+            Some((block.root, block.key))
+        } else {
+            left.or(right).map(|i| {
                 let n = txn.store.block(i);
                 (n.root, n.key)
-            }),
+            })
         }
     };
     if offset > 0 {

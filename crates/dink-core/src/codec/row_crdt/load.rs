@@ -16,16 +16,9 @@
 use std::collections::BTreeMap;
 
 use super::block::{Content, Id};
-use super::decode::{Parent, UpdateRefs};
+use super::decode::UpdateRefs;
 use super::store::Store;
 use super::txn::merge_with_lefts;
-
-/// A parent in the tree: an item (arena index) or the start of a key's list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Node<'a> {
-    Item(u32),
-    Start(&'a str, &'a str),
-}
 
 pub(crate) fn load_fast<'a>(refs: &UpdateRefs<'a>) -> Option<Store<'a>> {
     let mut store = Store::default();
@@ -41,13 +34,9 @@ pub(crate) fn load_fast<'a>(refs: &UpdateRefs<'a>) -> Option<Store<'a>> {
             }
             clock = b.end();
             let mut block = b;
-            if let Parent::Root(root, key) = s.parent {
-                block.root = root;
-                block.key = key;
-            }
             block.deleted = matches!(b.content, Content::Deleted | Content::Gc);
             store.push(block);
-            keyed.push(matches!(s.parent, Parent::Root(..)) || b.is_gc());
+            keyed.push(s.named || b.is_gc());
         }
     }
     // Each item's parent in the tree: the struct ending at its origin, cut there if the origin
@@ -104,60 +93,69 @@ pub(crate) fn load_fast<'a>(refs: &UpdateRefs<'a>) -> Option<Store<'a>> {
         b.right = None;
     }
     store.keys.clear();
-    // Parent, then client: the order siblings take.
-    let mut edges: Vec<(Node<'a>, u64, u32)> = Vec::with_capacity(store.blocks.len());
+    // Children of each parent (an item, or the start of a key's list: a parent index past the
+    // items), grouped by counting, each group then put in client order: the order siblings
+    // take. Most items have one child, so this stays linear where a sort of all of them would
+    // not.
+    let items = store.blocks.len();
+    let mut starts: BTreeMap<(&'a str, &'a str), u32> = BTreeMap::new();
+    let mut node = vec![u32::MAX; items];
     for (i, b) in store.blocks.iter().enumerate() {
         if b.is_gc() {
             continue;
         }
-        let node = match parent[i] {
-            Some(p) => Node::Item(p),
-            None => Node::Start(b.root, b.key),
+        node[i] = match parent[i] {
+            Some(p) => p,
+            None => {
+                let next = (items + starts.len()) as u32;
+                *starts.entry((b.root, b.key)).or_insert(next)
+            }
         };
-        edges.push((node, b.id.client, i as u32));
     }
-    edges.sort_unstable();
-    if edges
-        .windows(2)
-        .any(|w| w[0].0 == w[1].0 && w[0].1 == w[1].1)
-    {
-        return None;
+    let parents = items + starts.len();
+    let mut offsets = vec![0u32; parents + 1];
+    for &p in node.iter().filter(|&&p| p != u32::MAX) {
+        offsets[p as usize + 1] += 1;
     }
-    // Children of each item, as ranges of `edges`.
-    let mut children: Vec<(u32, u32)> = vec![(0, 0); store.blocks.len()];
-    let mut starts: BTreeMap<(&'a str, &'a str), (u32, u32)> = BTreeMap::new();
-    let mut i = 0;
-    while i < edges.len() {
-        let parent = edges[i].0;
-        let mut j = i;
-        while j < edges.len() && edges[j].0 == parent {
-            j += 1;
+    for k in 0..parents {
+        offsets[k + 1] += offsets[k];
+    }
+    let mut kids: Vec<(u64, u32)> = vec![(0, 0); offsets[parents] as usize];
+    let mut fill = offsets.clone();
+    for (i, &p) in node.iter().enumerate() {
+        if p != u32::MAX {
+            kids[fill[p as usize] as usize] = (store.blocks[i].id.client, i as u32);
+            fill[p as usize] += 1;
         }
-        match parent {
-            Node::Item(p) => children[p as usize] = (i as u32, j as u32),
-            Node::Start(root, key) => {
-                starts.insert((root, key), (i as u32, j as u32));
+    }
+    for k in 0..parents {
+        let group = &mut kids[offsets[k] as usize..offsets[k + 1] as usize];
+        if group.len() > 1 {
+            group.sort_unstable();
+            // Two items of one client with the same origin: the walk cannot order them.
+            if group.windows(2).any(|w| w[0].0 == w[1].0) {
+                return None;
             }
         }
-        i = j;
     }
+    let children = |p: u32| (offsets[p as usize], offsets[p as usize + 1]);
     // Walk each key's tree in pre-order, linking the list.
     let mut stack: Vec<(u32, u32)> = Vec::new();
-    for (&(root, key), &range) in &starts {
+    for (&(root, key), &start) in &starts {
         let mut last: Option<u32> = None;
-        stack.push(range);
+        stack.push(children(start));
         while let Some((from, to)) = stack.pop() {
             if from == to {
                 continue;
             }
             stack.push((from + 1, to));
-            let item = edges[from as usize].2;
+            let item = kids[from as usize].1;
             if let Some(l) = last {
                 store.blocks[l as usize].right = Some(item);
                 store.blocks[item as usize].left = Some(l);
             }
             last = Some(item);
-            stack.push(children[item as usize]);
+            stack.push(children(item));
         }
         if let Some(l) = last {
             store.keys.insert((root, key), l);
@@ -165,11 +163,11 @@ pub(crate) fn load_fast<'a>(refs: &UpdateRefs<'a>) -> Option<Store<'a>> {
     }
     // Every item is in some list: no cycles left unvisited.
     let linked = store.keys.len()
-        + edges
+        + kids
             .iter()
-            .filter(|e| store.block(e.2).left.is_some())
+            .filter(|k| store.block(k.1).left.is_some())
             .count();
-    if linked != edges.len() {
+    if linked != kids.len() {
         return None;
     }
     // The delete set, in whole structs; deleted values lose their content (as the load's

@@ -3,7 +3,7 @@
 //! delete sets united.
 
 use super::block::{Block, Id};
-use super::decode::{slice_incoming, Incoming, Parent, UpdateRefs};
+use super::decode::{slice_incoming, Incoming, UpdateRefs};
 
 /// A struct being merged (yjs's lazily read `Item`, `GC` or `Skip`).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -132,7 +132,7 @@ pub(crate) fn merge<'a>(updates: Vec<UpdateRefs<'a>>) -> Option<MergedRefs<'a>> 
                                     },
                                     gap,
                                 ),
-                                parent: Parent::Neighbour,
+                                named: false,
                                 skip: true,
                                 key_flag: false,
                             },

@@ -70,13 +70,13 @@ pub fn dump(update: &[u8], format: UpdateFormat) -> String {
                 for s in structs {
                     let b = &s.block;
                     out.push_str(&format!(
-                        "{client}@{} len {} {:?} origin {:?} right {:?} parent {:?}{}\n",
+                        "{client}@{} len {} {:?} origin {:?} right {:?} key {:?}{}\n",
                         b.id.clock,
                         b.len,
                         b.content,
                         b.origin.map(|i| (i.client, i.clock)),
                         b.right_origin.map(|i| (i.client, i.clock)),
-                        s.parent,
+                        s.named.then_some((b.root, b.key)),
                         if s.skip { " skip" } else { "" }
                     ));
                 }
