@@ -2,7 +2,6 @@
 //! them (`typeMapSet`, `typeMapDelete`).
 
 use super::block::{Block, Content, Id};
-use super::encode::{encode, Selection};
 use super::row::{check_row_layout, read_row, Prior};
 use super::state::{check_state_size, load, state_vector, stored_state, Loaded};
 use super::store::Store;
@@ -10,7 +9,7 @@ use super::txn::Txn;
 use super::values::write_value;
 use crate::codec::change::check_change_args;
 use crate::codec::row_doc::{FIELDS_ROOT, META_ROOT};
-use crate::codec::{ChangeOutcome, UpdateFormat};
+use crate::codec::ChangeOutcome;
 use crate::error::{EngineError, ErrorCode};
 use crate::limits::Limits;
 use crate::value::{stored_form, Fields, Value};
@@ -145,18 +144,7 @@ pub fn change(
         code: ErrorCode::InvalidArgument,
         ..e
     })?;
-    let delta = txn.changed().then(|| {
-        let since: Vec<(u64, u32)> = txn.before.iter().map(|(&c, &k)| (c, k)).collect();
-        let delete_set = txn.delete_set();
-        encode(
-            &Selection {
-                store: txn.store,
-                since: &since,
-                delete_set: &delete_set,
-            },
-            UpdateFormat::V2,
-        )
-    });
+    let delta = txn.changed().then(|| txn.update_v2());
     txn.commit();
     let new_state = stored_state(&store, limits)?;
     Ok(ChangeOutcome {

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use super::decode::{decode, UpdateRefs};
-use super::encode::{encode, Selection};
 use super::integrate::{apply, Unapplied};
 use super::row::{check_row_layout, read_row, Prior};
 use super::state::{
@@ -143,16 +142,7 @@ pub fn ingest(
         });
     }
     check_row_layout(txn.store, doc_id, &prior)?;
-    let since: Vec<(u64, u32)> = txn.before.iter().map(|(&c, &k)| (c, k)).collect();
-    let delete_set = txn.delete_set();
-    let delta = encode(
-        &Selection {
-            store: txn.store,
-            since: &since,
-            delete_set: &delete_set,
-        },
-        UpdateFormat::V2,
-    );
+    let delta = txn.update_v2();
     // Committing garbage-collects overwritten values, which keeps the stored state from
     // growing with the number of edits.
     txn.commit();

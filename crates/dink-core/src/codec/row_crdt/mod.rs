@@ -1,8 +1,21 @@
 //! The row CRDT: a Yjs document specialised to the row layout, behind the engine's API.
 //!
-//! WORK IN PROGRESS (issue 11): each operation here has the signature of its counterpart in
-//! `codec` (the yrs-backed engine); until an operation is implemented it delegates to yrs.
-//! `differential.rs` runs both on random concurrent histories and compares every output.
+//! A row document is two root maps of plain values (`codec/layout.rs`), so this is all of Yjs a
+//! row needs, and nothing else: structs borrow their values' bytes from the input
+//! (`block.rs`), are read by the checked pre-scan (`decode.rs`), kept by client and clock with
+//! each key's list linked (`store.rs`), integrated by yjs 13.6's rules (`integrate.rs`: the
+//! order of `integrateStructs`, YATA for map keys, delete sets), cleaned up as a yjs transaction
+//! is (`txn.rs`: garbage collection, struct merging), and written by lib0's encoders
+//! (`encode.rs`). Stored state loads without integration (`load.rs`). The operations have the
+//! contracts of their counterparts in `codec::yrs_engine`: `ingest.rs`, `change.rs`, `ops.rs`
+//! (diff, merge with `merge.rs`, state vector, conversion), `row.rs` (materialize and the row
+//! rules that need the whole row).
+//!
+//! yrs still serves what this does not model: stored state holding content a row cannot hold
+//! (a `Y.Text` written before the layout rules), values not in the engine's form (rewritten
+//! through yrs before they are kept, `state.rs`), conversion of non-row updates. And it is the
+//! oracle: `differential.rs` runs both engines on random concurrent histories and compares
+//! every output; the fuzzer does the same on every input.
 
 mod block;
 mod change;

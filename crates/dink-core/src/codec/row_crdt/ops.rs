@@ -71,28 +71,30 @@ pub fn merge(updates: &[&[u8]], format: UpdateFormat) -> Result<Vec<u8>, EngineE
             "merge needs at least one update",
         ));
     }
-    // Values not in the engine's form are rewritten first; the rewritten bytes must outlive
-    // the decoded structs, so they are all made before any is decoded for good.
-    let mut rewritten: Vec<Option<Vec<u8>>> = Vec::with_capacity(updates.len());
+    // Each input is decoded once; one with values not in the engine's form is rewritten and
+    // decoded again from the rewritten bytes (made, all of them, before any is borrowed).
+    let mut decoded: Vec<Option<UpdateRefs<'_>>> = Vec::with_capacity(updates.len());
+    let mut rewritten: Vec<(usize, Vec<u8>)> = Vec::new();
     for (i, bytes) in updates.iter().enumerate() {
         let at = |mut e: EngineError| {
             e.message = format!("update {i}: {}", e.message);
             e
         };
-        let (_, summary) = decode(bytes, format).map_err(at)?;
+        let (refs, summary) = decode(bytes, format).map_err(at)?;
         if let Some(issue) = summary.layout_issue {
             return Err(at(EngineError::invalid_delta(issue)));
         }
-        rewritten.push(if summary.noncanonical_values > 0 {
-            Some(rewrite_values(bytes, format).map_err(at)?)
+        if summary.noncanonical_values > 0 {
+            rewritten.push((i, rewrite_values(bytes, format).map_err(at)?));
+            decoded.push(None);
         } else {
-            None
-        });
+            decoded.push(Some(refs));
+        }
     }
-    let mut decoded = Vec::with_capacity(updates.len());
-    for (bytes, own) in updates.iter().zip(&rewritten) {
-        decoded.push(decode(own.as_deref().unwrap_or(bytes), format)?.0);
+    for (i, bytes) in &rewritten {
+        decoded[*i] = Some(decode(bytes, format)?.0);
     }
+    let decoded: Vec<UpdateRefs<'_>> = decoded.into_iter().flatten().collect();
     let merged = merge_refs(decoded)
         .ok_or_else(|| EngineError::invalid_delta("updates overlap inside a binary value"))?;
     Ok(encode_merged(&merged, UpdateFormat::V2))

@@ -52,6 +52,22 @@ impl<'s, 'a> Txn<'s, 'a> {
         super::encode::sorted_delete_set(&self.deleted)
     }
 
+    /// What the transaction inserted and deleted, as a v2 update (yjs
+    /// `writeUpdateMessageFromTransaction`): what is stored in the delta log and forwarded. Taken
+    /// before [`Txn::commit`], so values the transaction overwrote still carry their content.
+    pub(crate) fn update_v2(&self) -> Vec<u8> {
+        let since: Vec<(u64, u32)> = self.before.iter().map(|(&c, &k)| (c, k)).collect();
+        let delete_set = self.delete_set();
+        super::encode::encode(
+            &super::encode::Selection {
+                store: self.store,
+                since: &since,
+                delete_set: &delete_set,
+            },
+            crate::codec::UpdateFormat::V2,
+        )
+    }
+
     /// Ends the transaction (yjs `cleanupTransactions`): garbage-collects what it deleted, then
     /// merges structs around its deletes, its new structs, and the halves of its splits.
     pub(crate) fn commit(self) {
