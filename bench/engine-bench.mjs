@@ -830,23 +830,23 @@ function goalLimits() {
   return [
     [
       "2. hot row",
-      "every overwritten value keeps a content-free struct that each decode walks, in yrs as in yjs; beating yjs 3x needs a codec specialised to the row document that skips them (not built)",
+      "every overwritten value keeps a content-free struct, as in yjs; the row CRDT loads stored state without integrating it (an origin-tree walk, crates/dink-core/src/codec/row_crdt/load.rs) but still decodes every struct (about 1.4 ms of the call in wasm: checked v2 column readers into 150-byte structs) and writes every struct again (about 0.8 ms); closing the rest takes smaller structs or decoding the untouched keys lazily (not built)",
     ],
     [
       "2.",
-      "the wasm engine takes 1.5-2.6x native dink-core's time (engine / native column) while native dink-core is 3.6x (merge) to 7x (ingest) faster than yjs, so the wasm cost is what keeps change, diff and merge under the goal; closing it takes less work per call (a codec specialised to the row document, not built), not a faster allocator (a size-class allocator measured within noise, 0-10%)",
+      "merge runs yjs's mergeUpdatesV2 on decoded structs (crates/dink-core/src/codec/row_crdt/merge.rs): per call it decodes 20 small updates into per-client vectors and, as yjs does (for identical bytes), re-sorts the update readers after every struct it writes, so allocation and sorting per input dominate (engine / native column)",
     ],
     [
       "1. per-call start-up, aim",
-      "decoding the ~1 MB base64 literal (~1.1 ms with the wasm decoder) plus compiling and instantiating the module: a smaller module is the lever (goal 3)",
+      "decoding the ~1.2 MB base64 literal (~1 ms with the wasm decoder) plus compiling and instantiating the module: a smaller module is the lever (goal 3)",
     ],
     [
       "1. cold",
-      "V8 compiles the touched wasm functions lazily on the first call (~20 ms of the cold total) and evaluates a ~1 MB bundle: module size (goal 3)",
+      "V8 compiles the touched wasm functions lazily on the first call and evaluates a ~1.2 MB bundle: module size (goal 3)",
     ],
     [
       "3.",
-      "yrs is ~46% of the module, serde/serde_json 11%, bindgen shims 9%; opt-level s/z reach 536/454 kB but cost 12-74% / 2x speed (goal 2)",
+      "the module holds both engines: the row CRDT and yrs (yrs was ~46% of the yrs-only module), kept for what the row CRDT hands it (values written in another number width are rewritten through yrs, stored rows holding a Y.Text from before the layout rules, conversion of non-row updates) and for the yrs-engine switch; dropping it from the module needs those three replaced",
     ],
   ];
 }
