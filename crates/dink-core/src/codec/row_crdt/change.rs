@@ -3,8 +3,7 @@
 
 use super::block::{Block, Content, Id};
 use super::row::{check_row_layout, read_row, Prior};
-use super::state::{check_state_size, load, state_vector, stored_state, Loaded};
-use super::store::Store;
+use super::state::{load_stored, state_vector, stored_state};
 use super::txn::Txn;
 use super::values::write_value;
 use crate::codec::change::check_change_args;
@@ -61,19 +60,10 @@ pub fn change(
     limits: &Limits,
 ) -> Result<ChangeOutcome, EngineError> {
     check_change_args(new, client_id, limits)?;
-    let mut store = match state {
-        None => Store::default(),
-        Some(bytes) => {
-            check_state_size(bytes, limits)?;
-            match load(bytes)? {
-                Loaded::Row(store) => store,
-                Loaded::Foreign => {
-                    return crate::codec::yrs_engine::change(
-                        state, old, new, doc_id, client_id, now_ms, limits,
-                    )
-                }
-            }
-        }
+    let Some(mut store) = load_stored(state, limits)? else {
+        return crate::codec::yrs_engine::change(
+            state, old, new, doc_id, client_id, now_ms, limits,
+        );
     };
     let current = read_row(&store, limits)?;
     let prior = Prior::of(&store, state.is_some());

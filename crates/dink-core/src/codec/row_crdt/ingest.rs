@@ -5,10 +5,7 @@ use std::collections::BTreeMap;
 use super::decode::{decode, UpdateRefs};
 use super::integrate::{apply, Unapplied};
 use super::row::{check_row_layout, read_row, Prior};
-use super::state::{
-    check_state_size, encode_state, load, rewrite_values, state_vector, stored_state, Loaded,
-};
-use super::store::Store;
+use super::state::{encode_state, load_stored, rewrite_values, state_vector, stored_state};
 use super::txn::Txn;
 use crate::codec::{IngestOutcome, UpdateFormat};
 use crate::error::{EngineError, ErrorCode};
@@ -67,17 +64,8 @@ pub fn ingest(
         rewritten = rewrite_values(update, format)?;
         refs = decode(&rewritten, format)?.0;
     }
-    let mut store = match state {
-        None => Store::default(),
-        Some(bytes) => {
-            check_state_size(bytes, limits)?;
-            match load(bytes)? {
-                Loaded::Row(store) => store,
-                Loaded::Foreign => {
-                    return crate::codec::yrs_engine::ingest(state, update, format, doc_id, limits)
-                }
-            }
-        }
+    let Some(mut store) = load_stored(state, limits)? else {
+        return crate::codec::yrs_engine::ingest(state, update, format, doc_id, limits);
     };
     let before: BTreeMap<u64, u32> = store.state_vector().into_iter().collect();
     let skip = Some(summary.longest_skip).filter(|&(_, len)| len > MAX_CLOCK_ADVANCE);

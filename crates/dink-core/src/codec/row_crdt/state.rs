@@ -99,8 +99,16 @@ fn integrate_state(refs: super::decode::UpdateRefs<'_>) -> Result<Loaded<'_>, En
     Ok(Loaded::Row(store))
 }
 
-/// Checks the stored state's size before decoding it (`row_doc::load_state`).
-pub(crate) fn check_state_size(bytes: &[u8], limits: &Limits) -> Result<(), EngineError> {
+/// The stored state of a write (`None`: a row never stored) as a store, its size checked
+/// first (`row_doc::load_state`); `Ok(None)` when the row CRDT does not model it and the caller
+/// hands the write to yrs.
+pub(crate) fn load_stored<'a>(
+    state: Option<&'a [u8]>,
+    limits: &Limits,
+) -> Result<Option<Store<'a>>, EngineError> {
+    let Some(bytes) = state else {
+        return Ok(Some(Store::default()));
+    };
     if bytes.len() > limits.max_state_bytes {
         return Err(EngineError::too_large(format!(
             "stored state is {} bytes, the limit is {}",
@@ -108,7 +116,10 @@ pub(crate) fn check_state_size(bytes: &[u8], limits: &Limits) -> Result<(), Engi
             limits.max_state_bytes
         )));
     }
-    Ok(())
+    Ok(match load(bytes)? {
+        Loaded::Row(store) => Some(store),
+        Loaded::Foreign => None,
+    })
 }
 
 /// The whole store as a v2 update: what the engine stores.
