@@ -11,13 +11,13 @@
 import { describe, expect, test } from "vitest";
 import * as Y from "yjs";
 import { engine } from "../support/engine.ts";
-import { prng } from "@dink-convex/testkit";
+import { prng, type Fields } from "@dink-convex/testkit";
 
 const DOC_ID = "row-1";
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 /** A value whose lib0 bytes do not depend on the writer (see the header). */
-function plainValue(rand: () => number, depth = 2): unknown {
+function plainValue(rand: () => number, depth = 2): Fields[string] {
   const pick = Math.floor(rand() * (depth > 0 ? 8 : 6));
   switch (pick) {
     case 0:
@@ -109,7 +109,7 @@ describe("the engine's bytes are yjs's bytes", () => {
           // A Convex-side write: the engine's change, and the same map writes in yjs with the
           // server's client id (keys in the engine's order: sets sorted, then removals).
           const current = engine.materialize(state);
-          const next: Record<string, unknown> = { id: DOC_ID };
+          const next: Fields = { id: DOC_ID };
           for (const key of KEYS) if (rand() < 0.6) next[key] = plainValue(rand);
           const out = engine.change(state, current.fields, next, { now: 2, docId: DOC_ID });
           if (out.delta !== null) Y.applyUpdateV2(mirror, out.delta);
