@@ -166,15 +166,10 @@ pub(crate) fn unit_refs<'a>(refs: &UpdateRefs<'a>) -> UpdateRefs<'a> {
             deletes.push((*client, s.block.id.clock, s.block.len));
         }
     }
-    deletes.sort_unstable();
-    for (client, clock, len) in deletes {
-        match out.deletes.last_mut() {
-            Some(last) if last.0 == client && last.1 + last.2 >= clock => {
-                last.2 = last.2.max(clock + len - last.1);
-            }
-            _ => out.deletes.push((client, clock, len)),
-        }
-    }
+    out.deletes = super::encode::sorted_delete_set(&deletes)
+        .into_iter()
+        .flat_map(|(client, ranges)| ranges.into_iter().map(move |(c, l)| (client, c, l)))
+        .collect();
     out
 }
 

@@ -9,7 +9,7 @@ use super::store::Store;
 use crate::codec::UpdateFormat;
 
 /// lib0 `writeVarUint`.
-fn var_uint(out: &mut Vec<u8>, mut n: u64) {
+pub(crate) fn var_uint(out: &mut Vec<u8>, mut n: u64) {
     while n > 0x7f {
         out.push(0x80 | (n & 0x7f) as u8);
         n >>= 7;
@@ -19,7 +19,7 @@ fn var_uint(out: &mut Vec<u8>, mut n: u64) {
 
 /// lib0 `writeVarInt`: sign in bit 6 of the first byte, six bits of magnitude, then 7-bit
 /// groups.
-fn var_int(out: &mut Vec<u8>, magnitude: u64, negative: bool) {
+pub(crate) fn var_int(out: &mut Vec<u8>, magnitude: u64, negative: bool) {
     let mut n = magnitude;
     out.push(if n > 0x3f { 0x80 } else { 0 } | if negative { 0x40 } else { 0 } | (n & 0x3f) as u8);
     n >>= 6;
@@ -29,7 +29,7 @@ fn var_int(out: &mut Vec<u8>, magnitude: u64, negative: bool) {
     }
 }
 
-fn var_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(crate) fn var_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     var_uint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
 }

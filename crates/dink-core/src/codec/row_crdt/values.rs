@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::encode::{var_bytes, var_int, var_uint};
 use crate::codec::prescan::any_values_len;
 use crate::error::EngineError;
 use crate::value::{within, Value};
@@ -150,19 +151,6 @@ fn read(r: &mut Bytes<'_>) -> Result<Option<Value>, EngineError> {
 /// The largest integer a float64 holds exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
-fn var_uint(out: &mut Vec<u8>, mut n: u64) {
-    while n > 0x7f {
-        out.push(0x80 | (n & 0x7f) as u8);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-fn string(out: &mut Vec<u8>, s: &str) {
-    var_uint(out, s.len() as u64);
-    out.extend_from_slice(s.as_bytes());
-}
-
 /// Writes `value` as lib0 `Any`, exactly as the yrs-backed engine writes it (`value_to_any`,
 /// then yrs' `Any::encode` with object keys in byte order, `codec/canonical.rs`): an integral
 /// number within 2^53 as a varint, one a float32 holds exactly as float32, else float64.
@@ -175,17 +163,7 @@ pub(crate) fn write_value(value: &Value, out: &mut Vec<u8>) {
             if f.trunc() == f && f.abs() <= MAX_SAFE_INTEGER {
                 out.push(125);
                 let n = f as i64;
-                let (mut m, negative) = (n.unsigned_abs(), n < 0);
-                out.push(
-                    if m > 0x3f { 0x80 } else { 0 }
-                        | if negative { 0x40 } else { 0 }
-                        | (m & 0x3f) as u8,
-                );
-                m >>= 6;
-                while m > 0 {
-                    out.push(if m > 0x7f { 0x80 } else { 0 } | (m & 0x7f) as u8);
-                    m >>= 7;
-                }
+                var_int(out, n.unsigned_abs(), n < 0);
             } else if f64::from(f as f32) == f {
                 out.push(124);
                 out.extend_from_slice(&(f as f32).to_be_bytes());
@@ -200,12 +178,11 @@ pub(crate) fn write_value(value: &Value, out: &mut Vec<u8>) {
         }
         Value::String(s) => {
             out.push(119);
-            string(out, s);
+            var_bytes(out, s.as_bytes());
         }
         Value::Bytes(b) => {
             out.push(116);
-            var_uint(out, b.len() as u64);
-            out.extend_from_slice(b);
+            var_bytes(out, b);
         }
         Value::Array(items) => {
             out.push(117);
@@ -218,7 +195,7 @@ pub(crate) fn write_value(value: &Value, out: &mut Vec<u8>) {
             out.push(118);
             var_uint(out, map.len() as u64);
             for (key, item) in map {
-                string(out, key);
+                var_bytes(out, key.as_bytes());
                 write_value(item, out);
             }
         }
