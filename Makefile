@@ -39,11 +39,12 @@ rust-fmt: setup
 rust-clippy: setup
 	$(call step,test: cargo clippy)
 	@cargo clippy --quiet --workspace --all-targets -- -D warnings
+	@cargo clippy --quiet -p dink-core --all-targets --features yrs-engine -- -D warnings
 
 rust-test: setup
 	$(call step,test: cargo test)
 	@cargo test --quiet --workspace
-	$(call step,test: cargo test dink-core on the yrs engine (the switch back, issue 11))
+	$(call step,test: cargo test dink-core on the yrs engine (the switch back; yrs is otherwise only the tests' oracle))
 	@cargo test --quiet -p dink-core --features yrs-engine
 
 fuzz-smoke: setup

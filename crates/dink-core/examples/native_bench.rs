@@ -97,8 +97,9 @@ fn median(values: &[f64]) -> f64 {
     }
 }
 
-/// The engine's operations: the shipped engine (the row CRDT), or with `DINK_ENGINE=yrs` the
-/// yrs engine it replaced (`codec::yrs_engine`), to compare the two on the same data.
+/// The engine's operations: the shipped engine (the row CRDT), or with `DINK_ENGINE=yrs` (and
+/// the `yrs-oracle` feature) the yrs engine it replaced (`codec::yrs_engine`), to compare the
+/// two on the same data.
 struct Ops {
     ingest: IngestFn,
     change: ChangeFn,
@@ -122,21 +123,33 @@ type DiffFn = fn(&[u8], &[u8]) -> Res<Vec<u8>>;
 type MergeFn = fn(&[&[u8]], UpdateFormat) -> Res<Vec<u8>>;
 
 fn ops() -> Ops {
-    use dink_core::codec::yrs_engine;
+    let shipped = Ops {
+        ingest,
+        change,
+        diff,
+        merge,
+    };
     match std::env::var("DINK_ENGINE").as_deref() {
-        Ok("yrs") => Ops {
-            ingest: yrs_engine::ingest,
-            change: yrs_engine::change,
-            diff: yrs_engine::diff,
-            merge: yrs_engine::merge,
-        },
-        _ => Ops {
-            ingest,
-            change,
-            diff,
-            merge,
-        },
+        Ok("yrs") => yrs_ops(),
+        _ => shipped,
     }
+}
+
+#[cfg(feature = "yrs-oracle")]
+fn yrs_ops() -> Ops {
+    use dink_core::codec::yrs_engine;
+    Ops {
+        ingest: yrs_engine::ingest,
+        change: yrs_engine::change,
+        diff: yrs_engine::diff,
+        merge: yrs_engine::merge,
+    }
+}
+
+#[cfg(not(feature = "yrs-oracle"))]
+fn yrs_ops() -> Ops {
+    eprintln!("DINK_ENGINE=yrs needs the yrs engine: build with --features yrs-oracle");
+    std::process::exit(2);
 }
 
 /// One pass of `op` over all rows; returns milliseconds.

@@ -6,8 +6,8 @@ mod support;
 use std::sync::Arc;
 
 use dink_core::{
-    change, diff, ingest, merge, ChangeOutcome, EngineError, ErrorCode, IngestOutcome, Limits,
-    UpdateFormat, Value, SERVER_CLIENT_ID,
+    change, diff, ingest, materialize, merge, ChangeOutcome, EngineError, ErrorCode, IngestOutcome,
+    Limits, UpdateFormat, Value, SERVER_CLIENT_ID,
 };
 use support::{fields, s, Edge};
 use yrs::block::{ItemContent, Prelim, SplittableString, Unused};
@@ -51,12 +51,12 @@ fn doc(client: u64) -> Doc {
     ))
 }
 
-/// Everything in `doc` as v1, and as v2 through the engine's converter.
+/// Everything in `doc` as v1 and as v2 (yrs writes both: the engine's converters serve row
+/// documents only, and these are not).
 fn both(doc: &Doc) -> [(UpdateFormat, Vec<u8>); 2] {
-    let v1 = doc
-        .transact()
-        .encode_state_as_update_v1(&StateVector::default());
-    let v2 = dink_core::convert_v1_to_v2(&v1).expect("v1 converts");
+    let txn = doc.transact();
+    let v1 = txn.encode_state_as_update_v1(&StateVector::default());
+    let v2 = txn.encode_state_as_update_v2(&StateVector::default());
     [(UpdateFormat::V1, v1), (UpdateFormat::V2, v2)]
 }
 
@@ -484,8 +484,9 @@ fn change_checks_the_row_document_too() {
             .contains("fields.id is \"b\" but the document id is \"a\""),
         "{err}"
     );
-    // A field an older edge stored as a Y.Text is rewritten as the plain value: the write
-    // repairs the row instead of failing on it.
+    // A field stored as a Y.Text (possible only before the row layout rules): the yrs engine
+    // rewrites it as the plain value, repairing the row; the row CRDT, which models rows only,
+    // refuses the stored state by name and changes nothing.
     let d = doc(71);
     {
         let mut txn = d.transact_mut();
@@ -498,15 +499,27 @@ fn change_checks_the_row_document_too() {
         Some(&legacy),
         Some(&fields(&[("id", s("a")), ("title", s("legacy"))])),
         "a",
-    )
-    .expect("repairing write");
-    assert_eq!(repaired.changed_keys, vec!["title".to_string()]);
-    let edge = Edge::new(73);
-    edge.apply_v2(&repaired.state);
-    assert_eq!(
-        edge.materialize().fields,
-        fields(&[("id", s("a")), ("title", s("legacy"))])
     );
+    if cfg!(feature = "yrs-engine") {
+        let repaired = repaired.expect("repairing write");
+        assert_eq!(repaired.changed_keys, vec!["title".to_string()]);
+        let edge = Edge::new(73);
+        edge.apply_v2(&repaired.state);
+        assert_eq!(
+            edge.materialize().fields,
+            fields(&[("id", s("a")), ("title", s("legacy"))])
+        );
+    } else {
+        let err = repaired.expect_err("a stored Y.Text is refused");
+        assert_eq!(err.code, ErrorCode::InvalidArgument, "{err}");
+        assert!(
+            err.message
+                .contains("stored state is not a row document: fields.title is a Y.Text"),
+            "{err}"
+        );
+        let err = materialize(&legacy, &Limits::default()).expect_err("materialize refuses it");
+        assert!(err.message.contains("fields.title is a Y.Text"), "{err}");
+    }
     // What a write cannot repair (a foreign root) is refused.
     let d = doc(72);
     {
@@ -550,4 +563,37 @@ fn merge_and_diff_refuse_what_a_row_cannot_hold() {
     // A snapshot does not forward a stored state that breaks the layout.
     let err = diff(&v2, &[]).unwrap_err();
     assert!(err.message.contains("fields.title is a Y.Text"), "{err}");
+}
+
+#[test]
+fn state_vectors_read_any_update_and_converters_refuse_what_a_row_cannot_hold() {
+    let d = doc(91);
+    {
+        let mut txn = d.transact_mut();
+        let fields = txn.get_or_insert_map("fields");
+        fields.insert(&mut txn, "id", "a");
+        fields.insert(&mut txn, "title", TextPrelim::new("legacy text"));
+        let notes = txn.get_or_insert_map("notes");
+        notes.insert(&mut txn, "k", "v");
+    }
+    let expected = yrs::updates::encoder::Encode::encode_v1(&d.transact().state_vector());
+    for (format, bytes) in both(&d) {
+        // A state vector needs only clock ranges, which every update has.
+        assert_eq!(
+            dink_core::state_vector(&bytes, format).expect("state vector"),
+            expected,
+            "{format:?}"
+        );
+        let converted = match format {
+            UpdateFormat::V1 => dink_core::convert_v1_to_v2(&bytes),
+            UpdateFormat::V2 => dink_core::convert_v2_to_v1(&bytes),
+        };
+        if cfg!(feature = "yrs-engine") {
+            converted.expect("the yrs engine converts any update");
+        } else {
+            let err = converted.expect_err("not a row document");
+            assert_eq!(err.code, ErrorCode::InvalidDelta, "{err}");
+            assert!(err.message.contains("fields.title is a Y.Text"), "{err}");
+        }
+    }
 }

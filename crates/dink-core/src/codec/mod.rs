@@ -6,34 +6,21 @@
 //! `_deletedAt`). Stored state and forwarded deltas are Yjs update v2; ingest also accepts v1.
 //! State vectors always use the standard (v1) encoding, which yjs uses for both formats.
 
-mod canonical;
-mod change;
-mod encoder_v2;
-mod ingest;
 mod layout;
-mod ops;
+mod outcome;
 mod prescan;
 #[doc(hidden)]
 pub mod row_crdt;
 mod row_doc;
+#[cfg(any(test, feature = "yrs-oracle"))]
+#[doc(hidden)]
+pub mod yrs_engine;
 
-pub use change::ChangeOutcome;
-pub use ingest::IngestOutcome;
+pub use outcome::{ChangeOutcome, IngestOutcome};
 pub use row_doc::{Materialized, FIELDS_ROOT, META_ROOT};
 
-/// The engine on yrs: every operation loads a yrs `Doc` (or decodes a yrs `Update`). The
-/// reference the row CRDT is checked against, and what it hands rows it does not model to.
-#[doc(hidden)]
-pub mod yrs_engine {
-    pub use super::change::change;
-    pub use super::ingest::ingest;
-    pub use super::ops::{convert_v1_to_v2, convert_v2_to_v1, diff, merge, state_vector};
-    pub use super::row_doc::materialize;
-}
-
 // The engine's operations: on the row CRDT (`row_crdt/`), or on yrs with the `yrs-engine`
-// feature. The switch exists while the row CRDT replaces yrs (issue 11); both are compiled and
-// tested either way.
+// feature (the switch back; `yrs_engine/` is otherwise only the row CRDT's test oracle).
 #[cfg(not(feature = "yrs-engine"))]
 pub use row_crdt::{
     change, convert_v1_to_v2, convert_v2_to_v1, diff, ingest, materialize, merge, state_vector,

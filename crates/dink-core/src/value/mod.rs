@@ -5,17 +5,17 @@
 //! hold: int64 travels as `{"$integer": base64}`, bytes as `{"$bytes": base64}` and the special
 //! floats (NaN, ±Infinity, -0) as `{"$float": base64}`.
 
-mod any;
 mod base64;
 mod convex_json;
 mod size;
+mod stored;
 
 pub use self::base64::{decode as base64_decode, encode as base64_encode};
-pub use any::{any_to_value, stored_form, value_to_any};
 pub use convex_json::{
     fields_from_convex_json, fields_to_convex_json, value_from_convex_json, value_to_convex_json,
 };
 pub use size::{check_fields, value_depth, value_size};
+pub use stored::stored_form;
 
 use std::collections::BTreeMap;
 

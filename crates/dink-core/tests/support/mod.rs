@@ -4,11 +4,29 @@
 
 use std::collections::BTreeMap;
 
-use dink_core::value::value_to_any;
 use dink_core::{Fields, Value};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Any, Doc, Map, Options, ReadTxn, StateVector, Transact, Update, WriteTxn};
+
+/// A Convex value as the yrs `Any` a yjs edge writes for it (float64 as a number, int64 as a
+/// bigint, bytes as a Uint8Array).
+pub fn value_to_any(value: &Value) -> Any {
+    match value {
+        Value::Null => Any::Null,
+        Value::Boolean(b) => Any::Bool(*b),
+        Value::Float64(f) => Any::Number(*f),
+        Value::Int64(i) => Any::BigInt(*i),
+        Value::String(s) => Any::from(s.as_str()),
+        Value::Bytes(b) => Any::from(b.as_slice()),
+        Value::Array(items) => Any::from(items.iter().map(value_to_any).collect::<Vec<_>>()),
+        Value::Object(map) => Any::from(
+            map.iter()
+                .map(|(k, v)| (k.clone(), value_to_any(v)))
+                .collect::<std::collections::HashMap<_, _>>(),
+        ),
+    }
+}
 
 pub struct Edge {
     pub doc: Doc,

@@ -28,7 +28,7 @@ mod update;
 mod v1;
 mod v2;
 
-pub(crate) use state_vector::{decode_state_vector, decode_state_vector_entries};
+pub(crate) use state_vector::decode_state_vector_entries;
 pub(crate) use update::{Decoded, Id, ItemFacts, Parent, Payload, Sink};
 
 use super::UpdateFormat;
@@ -84,7 +84,7 @@ pub(crate) struct ShapeSummary {
 /// Checks that `bytes` is a well-formed Yjs update of `format` whose values nest at most
 /// `max_any_depth` levels, without recursion. Errors: TOO_LARGE when a value nests deeper (or
 /// the update declares more than [`MAX_SCANNED_STRUCTS`] structs), INVALID_DELTA when the bytes
-/// are truncated or malformed. (The engine itself calls [`check_update_shape_bounded`].)
+/// are truncated or malformed. (The engines call [`decode_update_into`] or [`check_update_shape_bounded`].)
 #[cfg(test)]
 pub(crate) fn check_update_shape(
     bytes: &[u8],
@@ -94,7 +94,9 @@ pub(crate) fn check_update_shape(
     check_update_shape_bounded(bytes, format, max_any_depth, MAX_SCANNED_STRUCTS)
 }
 
-/// Checks the update's shape (see `check_update_shape`) with an explicit ceiling on structs.
+/// Checks the update's shape (see `check_update_shape`) with an explicit ceiling on structs
+/// (the yrs engine's guard; the row CRDT decodes through [`decode_update_into`]).
+#[cfg(any(test, feature = "yrs-oracle"))]
 pub(crate) fn check_update_shape_bounded(
     bytes: &[u8],
     format: UpdateFormat,

@@ -5,22 +5,13 @@ use super::update::client_id;
 use super::Fail;
 use crate::error::EngineError;
 
-/// Decodes an untrusted state vector (standard encoding, as yjs `encodeStateVector` writes it).
+/// Decodes an untrusted state vector (standard encoding, as yjs `encodeStateVector` writes it)
+/// as (client, clock) entries, ascending by client; a repeated client keeps its highest clock.
 ///
-/// yrs reserves room for the declared entry count before reading any entry, so five bytes could
-/// make it reserve gigabytes (wasm memory never shrinks back); here the count must fit in the
-/// bytes that follow (an entry takes at least two), client ids in 53 bits, clocks in 32, and
-/// nothing may trail.
-pub(crate) fn decode_state_vector(bytes: &[u8]) -> Result<yrs::StateVector, EngineError> {
-    let mut sv = yrs::StateVector::default();
-    for (client, clock) in decode_state_vector_entries(bytes)? {
-        sv.set_max(yrs::ClientID::new(client), clock);
-    }
-    Ok(sv)
-}
-
-/// [`decode_state_vector`] as (client, clock) entries, ascending by client; a repeated client
-/// keeps its highest clock.
+/// The declared entry count must fit in the bytes that follow (an entry takes at least two):
+/// a decoder that reserves room for it first (yrs does) could be made to reserve gigabytes by
+/// five bytes, and wasm memory never shrinks back. Client ids must fit in 53 bits, clocks in
+/// 32, and nothing may trail.
 pub(crate) fn decode_state_vector_entries(bytes: &[u8]) -> Result<Vec<(u64, u32)>, EngineError> {
     let malformed =
         |what: &str| EngineError::invalid_argument(format!("state vector is malformed: {what}"));

@@ -6,7 +6,8 @@ use super::row::{check_row_layout, read_row, Prior};
 use super::state::{load_stored, state_vector, stored_state};
 use super::txn::Txn;
 use super::values::write_value;
-use crate::codec::change::check_change_args;
+use crate::codec::layout::{DELETED_AT_KEY, DELETED_KEY};
+use crate::codec::outcome::check_change_args;
 use crate::codec::row_doc::{FIELDS_ROOT, META_ROOT};
 use crate::codec::ChangeOutcome;
 use crate::error::{EngineError, ErrorCode};
@@ -49,7 +50,19 @@ fn remove(txn: &mut Txn<'_, '_>, root: &str, key: &str) {
     }
 }
 
-/// [`crate::codec::yrs_engine::change`], on the row CRDT.
+/// Applies a Convex-side write to a row's CRDT state.
+///
+/// * `state`: the stored state (v2), or `None` for a row never synced before.
+/// * `old`: the row before the write as the caller saw it (used only to report drift).
+/// * `new`: the row after the write, or `None` for a delete (sets the `_meta` tombstone;
+///   the fields stay so late edge updates merge into a deleted row instead of resurrecting it).
+///   Writing a row whose state is tombstoned re-inserts it and clears the tombstone.
+/// * `doc_id`: the document id; `fields.id` of the row must equal it (`None`: unknown to the
+///   caller, then the id must be a string and may not change once stored). The row the write
+///   produces must have the row layout (`codec/layout.rs`); a violation is INVALID_ARGUMENT
+///   naming it. A stored state holding anything else (possible only for a row stored before the
+///   layout rules) is refused as INVALID_ARGUMENT, and nothing changes.
+/// * `client_id`: normally [`crate::codec::SERVER_CLIENT_ID`]; `now_ms` stamps `_deletedAt`.
 pub fn change(
     state: Option<&[u8]>,
     old: Option<&Fields>,
@@ -60,11 +73,8 @@ pub fn change(
     limits: &Limits,
 ) -> Result<ChangeOutcome, EngineError> {
     check_change_args(new, client_id, limits)?;
-    let Some(mut store) = load_stored(state, limits)? else {
-        return crate::codec::yrs_engine::change(
-            state, old, new, doc_id, client_id, now_ms, limits,
-        );
-    };
+    let mut scratch = Vec::new();
+    let mut store = load_stored(state, &mut scratch, limits)?;
     let current = read_row(&store, limits)?;
     let prior = Prior::of(&store, state.is_some());
     let drifted = state.is_some() && old.is_some_and(|old| *old != current.fields);
@@ -117,15 +127,15 @@ pub fn change(
             if current.deleted {
                 // An explicit `false` (not a key removal) so replicas that only look at the
                 // flag, as Replicate clients do, see the row come back.
-                set(&mut txn, client_id, META_ROOT, "_deleted", FALSE);
-                remove(&mut txn, META_ROOT, "_deletedAt");
+                set(&mut txn, client_id, META_ROOT, DELETED_KEY, FALSE);
+                remove(&mut txn, META_ROOT, DELETED_AT_KEY);
             }
             false
         }
         None => {
             if !current.deleted {
-                set(&mut txn, client_id, META_ROOT, "_deleted", TRUE);
-                set(&mut txn, client_id, META_ROOT, "_deletedAt", &deleted_at);
+                set(&mut txn, client_id, META_ROOT, DELETED_KEY, TRUE);
+                set(&mut txn, client_id, META_ROOT, DELETED_AT_KEY, &deleted_at);
             }
             true
         }

@@ -28,8 +28,31 @@ pub(crate) struct UpdateRefs<'a> {
     pub sections: Vec<(u64, Vec<Incoming<'a>>)>,
     pub deletes: Vec<(u64, u32, u32)>,
     /// Set when an item cannot be part of a row: the layout check reports it (the scan's
-    /// summary names it); the refs are then incomplete.
+    /// summary names it). Such an item is in `sections` as a placeholder GC range of its
+    /// clocks (enough for a state vector or a clock check, nothing to integrate or write).
     pub foreign: bool,
+}
+
+impl<'a> Incoming<'a> {
+    /// A GC range: also the placeholder of an item a row cannot hold (`UpdateRefs::foreign`).
+    fn gc(id: super::block::Id, len: u32) -> Self {
+        Incoming {
+            block: Block::gc(id, len),
+            named: false,
+            skip: false,
+            key_flag: false,
+        }
+    }
+}
+
+impl<'a> UpdateRefs<'a> {
+    fn push(&mut self, incoming: Incoming<'a>) {
+        let client = incoming.block.id.client;
+        match self.sections.last_mut() {
+            Some((c, list)) if *c == client => list.push(incoming),
+            _ => self.sections.push((client, vec![incoming])),
+        }
+    }
 }
 
 impl<'a> Sink<'a> for UpdateRefs<'a> {
@@ -40,12 +63,7 @@ impl<'a> Sink<'a> for UpdateRefs<'a> {
 
     fn block(&mut self, decoded: Decoded<'a>) {
         let incoming = match decoded {
-            Decoded::Gc { id, len } => Incoming {
-                block: Block::gc(id, len),
-                named: false,
-                skip: false,
-                key_flag: false,
-            },
+            Decoded::Gc { id, len } => Incoming::gc(id, len),
             Decoded::Skip { id, len } => Incoming {
                 block: Block::gc(id, len),
                 named: false,
@@ -59,7 +77,7 @@ impl<'a> Sink<'a> for UpdateRefs<'a> {
                     Payload::Binary(bytes) => Content::Binary(bytes),
                     Payload::Other => {
                         self.foreign = true;
-                        return;
+                        return self.push(Incoming::gc(item.id, item.len));
                     }
                 };
                 let named = match (item.parent, item.key) {
@@ -72,7 +90,7 @@ impl<'a> Sink<'a> for UpdateRefs<'a> {
                     // Another root, sequence content or a nested parent: not a row.
                     _ => {
                         self.foreign = true;
-                        return;
+                        return self.push(Incoming::gc(item.id, item.len));
                     }
                 };
                 let mut block = Block::gc(item.id, item.len);
@@ -92,11 +110,7 @@ impl<'a> Sink<'a> for UpdateRefs<'a> {
                 }
             }
         };
-        let client = incoming.block.id.client;
-        match self.sections.last_mut() {
-            Some((c, list)) if *c == client => list.push(incoming),
-            _ => self.sections.push((client, vec![incoming])),
-        }
+        self.push(incoming);
     }
 
     fn delete(&mut self, client: u64, clock: u32, len: u32) {

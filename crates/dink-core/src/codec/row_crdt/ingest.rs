@@ -43,7 +43,19 @@ fn skips_ahead(refs: &UpdateRefs<'_>, known: &BTreeMap<u64, u32>) -> bool {
     })
 }
 
-/// [`crate::codec::yrs_engine::ingest`], on the row CRDT.
+/// Ingests `update` (of `format`) into `state` (v2, or `None` for a row the server has never
+/// seen) of document `doc_id`. A rejected update returns an error and produces nothing to
+/// store.
+///
+/// `doc_id` is the document id the row is stored under; `fields.id` must equal it (see
+/// `codec/layout.rs` for the whole row layout). `None` is for callers that do not know it (the
+/// wasm facade's older signature): then `fields.id` must still be a string on a live row and
+/// may not change once stored.
+///
+/// Errors: TOO_LARGE (update, state or materialized row over the limits), INVALID_DELTA
+/// (undecodable bytes, bytes the format leaves unread, anything outside the row layout, a clock
+/// jump over [`MAX_CLOCK_ADVANCE`]), MISSING_DEPENDENCIES (the update builds on structs the
+/// server lacks; carries the server's state vector so the sender can resend a full diff).
 pub fn ingest(
     state: Option<&[u8]>,
     update: &[u8],
@@ -64,9 +76,8 @@ pub fn ingest(
         rewritten = rewrite_values(update, format)?;
         refs = decode(&rewritten, format)?.0;
     }
-    let Some(mut store) = load_stored(state, limits)? else {
-        return crate::codec::yrs_engine::ingest(state, update, format, doc_id, limits);
-    };
+    let mut scratch = Vec::new();
+    let mut store = load_stored(state, &mut scratch, limits)?;
     let before: BTreeMap<u64, u32> = store.state_vector().into_iter().collect();
     let skip = Some(summary.longest_skip).filter(|&(_, len)| len > MAX_CLOCK_ADVANCE);
     let jump = update_state_vector(&refs)

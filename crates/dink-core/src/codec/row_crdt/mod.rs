@@ -7,15 +7,15 @@
 //! order of `integrateStructs`, YATA for map keys, delete sets), cleaned up as a yjs transaction
 //! is (`txn.rs`: garbage collection, struct merging), and written by lib0's encoders
 //! (`encode.rs`). Stored state loads without integration (`load.rs`). The operations have the
-//! contracts of their counterparts in `codec::yrs_engine`: `ingest.rs`, `change.rs`, `ops.rs`
-//! (diff, merge with `merge.rs`, state vector, conversion), `row.rs` (materialize and the row
-//! rules that need the whole row).
+//! contracts the yrs engine had (`codec::yrs_engine`, which it replaced): `ingest.rs`,
+//! `change.rs`, `ops.rs` (diff, merge with `merge.rs`, state vector, conversion), `row.rs`
+//! (materialize and the row rules that need the whole row), with values an edge wrote in
+//! another form than the engine's rewritten first (`state.rs`, `values.rs`).
 //!
-//! yrs still serves what this does not model: stored state holding content a row cannot hold
-//! (a `Y.Text` written before the layout rules), values not in the engine's form (rewritten
-//! through yrs before they are kept, `state.rs`), conversion of non-row updates. And it is the
-//! oracle: `differential.rs` runs both engines on random concurrent histories and compares
-//! every output; the fuzzer does the same on every input.
+//! It models rows only: stored state holding anything else (a `Y.Text` stored before the
+//! layout rules) is refused by name, where the yrs engine read it. yrs is the oracle, compiled
+//! only for tests and the fuzzer: `differential.rs` runs both engines on random concurrent
+//! histories and compares every output; the fuzzer does the same on every input.
 
 mod block;
 mod change;
@@ -43,7 +43,7 @@ pub use ops::{convert_v1_to_v2, convert_v2_to_v1, diff, merge, state_vector};
 #[cfg(test)]
 mod differential;
 
-/// [`crate::codec::yrs_engine::materialize`], on the row CRDT.
+/// Materializes stored state (v2): the row's fields and whether it is deleted.
 pub fn materialize(state: &[u8], limits: &Limits) -> Result<Materialized, EngineError> {
     if state.len() > limits.max_state_bytes {
         return Err(EngineError::too_large(format!(
@@ -52,10 +52,10 @@ pub fn materialize(state: &[u8], limits: &Limits) -> Result<Materialized, Engine
             limits.max_state_bytes
         )));
     }
-    match state::load(state).map_err(|e| EngineError::invalid_delta(e.message))? {
-        state::Loaded::Row(store) => row::read_row(&store, limits),
-        state::Loaded::Foreign => super::yrs_engine::materialize(state, limits),
-    }
+    let mut scratch = Vec::new();
+    let store =
+        state::load(state, &mut scratch).map_err(|e| EngineError::invalid_delta(e.message))?;
+    row::read_row(&store, limits)
 }
 
 /// Decodes an update and writes it again with the row CRDT's encoder, structs as they are (no

@@ -10,8 +10,10 @@ use crate::codec::prescan::decode_state_vector_entries;
 use crate::codec::UpdateFormat;
 use crate::error::EngineError;
 
-/// [`crate::codec::yrs_engine::diff`], on the row CRDT: the state's structs from the remote state vector
-/// on (the first one of each client cut there) and its whole delete set (yjs `diffUpdateV2`).
+/// Everything in `state` (v2) that a peer with `remote_state_vector` (standard encoding) has
+/// not seen, as a v2 update. An empty state vector gives the whole state. As yjs
+/// `diffUpdateV2`: the state's structs from the remote state vector on (the first one of each
+/// client cut there) and its whole delete set.
 pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineError> {
     let sv = if remote_state_vector.is_empty() {
         Vec::new()
@@ -64,7 +66,10 @@ pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineE
     Ok(encode_refs(&out, UpdateFormat::V2))
 }
 
-/// [`crate::codec::yrs_engine::merge`], on the row CRDT (yjs `mergeUpdatesV2`, written as v2).
+/// Merges updates of one format into a single v2 update without loading a document. Each
+/// update must be framed exactly (nothing unread) and hold only items a row document can hold
+/// (see `codec/layout.rs`); the id and tombstone rules need the whole row and apply where a row
+/// is stored (ingest, change). As yjs `mergeUpdatesV2`, written as v2.
 pub fn merge(updates: &[&[u8]], format: UpdateFormat) -> Result<Vec<u8>, EngineError> {
     if updates.is_empty() {
         return Err(EngineError::invalid_argument(
@@ -100,13 +105,11 @@ pub fn merge(updates: &[&[u8]], format: UpdateFormat) -> Result<Vec<u8>, EngineE
     Ok(encode_merged(&merged, UpdateFormat::V2))
 }
 
-/// [`crate::codec::yrs_engine::state_vector`], on the row CRDT (entries ascending by client).
+/// The state vector (standard encoding, entries ascending by client) of an update.
 pub fn state_vector(update: &[u8], format: UpdateFormat) -> Result<Vec<u8>, EngineError> {
+    // Content a row cannot hold is in `refs` as placeholders of its clock ranges, which is all
+    // a state vector needs.
     let (refs, _) = decode(update, format)?;
-    if refs.foreign {
-        // Content a row cannot hold: its structs are not all in `refs`.
-        return crate::codec::yrs_engine::state_vector(update, format);
-    }
     Ok(state_vector_bytes(&update_state_vector(&refs)))
 }
 
@@ -118,22 +121,20 @@ fn convert(update: &[u8], from: UpdateFormat, to: UpdateFormat) -> Result<Vec<u8
         rewritten = rewrite_values(update, from)?;
         refs = decode(&rewritten, from)?.0;
     }
-    if refs.foreign {
-        // Content a row cannot hold (the converters serve any Yjs update): yrs writes it.
-        return match to {
-            UpdateFormat::V2 => crate::codec::yrs_engine::convert_v1_to_v2(update),
-            UpdateFormat::V1 => crate::codec::yrs_engine::convert_v2_to_v1(update),
-        };
+    if let Some(issue) = summary.layout_issue {
+        // The converters serve row documents, as every other operation does.
+        return Err(EngineError::invalid_delta(issue));
     }
     Ok(encode_refs(&refs, to))
 }
 
-/// [`crate::codec::yrs_engine::convert_v1_to_v2`], on the row CRDT.
+/// Re-encodes a v1 update as v2, values in the engine's form. The update must hold only what a
+/// row document can hold (INVALID_DELTA naming the first item that breaks the layout).
 pub fn convert_v1_to_v2(update: &[u8]) -> Result<Vec<u8>, EngineError> {
     convert(update, UpdateFormat::V1, UpdateFormat::V2)
 }
 
-/// [`crate::codec::yrs_engine::convert_v2_to_v1`], on the row CRDT.
+/// Re-encodes a v2 update as v1 (see [`convert_v1_to_v2`]).
 pub fn convert_v2_to_v1(update: &[u8]) -> Result<Vec<u8>, EngineError> {
     convert(update, UpdateFormat::V2, UpdateFormat::V1)
 }

@@ -5,15 +5,12 @@
 use super::block::Content;
 use super::store::Store;
 use super::values::read_value;
-use crate::codec::layout::ID_KEY;
+use crate::codec::layout::{DELETED_AT_KEY, DELETED_KEY, ID_KEY};
 use crate::codec::row_doc::{check_field_name, FIELDS_ROOT, META_ROOT};
 use crate::codec::Materialized;
 use crate::error::EngineError;
 use crate::limits::Limits;
 use crate::value::{check_fields, within, Fields, Value};
-
-const DELETED_KEY: &str = "_deleted";
-const DELETED_AT_KEY: &str = "_deletedAt";
 
 /// A live map entry's value, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,48 +1,88 @@
 //! Stored state (always v2) in and out of a store, and the canonical copy of input bytes.
 
-use super::decode::decode;
-use super::encode::{encode, state_vector_bytes, store_delete_set, Selection};
+use super::block::Content;
+use super::decode::{decode, decode_unframed, UpdateRefs};
+use super::encode::{encode, encode_refs, state_vector_bytes, store_delete_set, Selection};
 use super::integrate::{apply, Unapplied};
 use super::store::Store;
 use super::txn::Txn;
+use super::values::canonical_values;
 use crate::codec::UpdateFormat;
 use crate::error::EngineError;
 use crate::limits::Limits;
 
-/// The update written again with every value in the engine's form (see
-/// `prescan::ValueScanner::skip_any`), for an update whose scan counted noncanonical values:
-/// the row CRDT keeps values as the bytes it received, and stored bytes must not depend on
-/// which encoder an edge used.
+/// The update written again with every value in the engine's form ([`canonical_values`]), for
+/// an update whose scan counted noncanonical values (`prescan::ValueScanner::skip_any`): the
+/// row CRDT keeps values as the bytes it received, and stored bytes must not depend on which
+/// encoder an edge used. An update holding content a row cannot hold is returned as it is (the
+/// callers refuse it by its layout issue).
 pub(crate) fn rewrite_values(bytes: &[u8], format: UpdateFormat) -> Result<Vec<u8>, EngineError> {
-    let update = crate::codec::row_doc::decode_update(bytes, format)?;
-    Ok(match format {
-        UpdateFormat::V1 => crate::codec::canonical::encode_v1_canonical(&update),
-        UpdateFormat::V2 => crate::codec::encoder_v2::encode_v2(&update),
-    })
+    let (refs, _) = decode_unframed(bytes, format)?;
+    if refs.foreign {
+        return Ok(bytes.to_vec());
+    }
+    let mut payloads = Vec::new();
+    for (_, structs) in &refs.sections {
+        for s in structs {
+            if let Content::Any(values) = s.block.content {
+                payloads.push(canonical_values(values)?);
+            }
+        }
+    }
+    let mut payload = payloads.iter();
+    let sections = refs
+        .sections
+        .iter()
+        .map(|(client, structs)| {
+            let structs = structs
+                .iter()
+                .map(|s| {
+                    let mut s = *s;
+                    if let Content::Any(_) = s.block.content {
+                        if let Some(values) = payload.next() {
+                            s.block.content = Content::Any(values);
+                        }
+                    }
+                    s
+                })
+                .collect();
+            (*client, structs)
+        })
+        .collect();
+    let rewritten = UpdateRefs {
+        sections,
+        deletes: refs.deletes.clone(),
+        foreign: false,
+    };
+    Ok(encode_refs(&rewritten, format))
 }
 
-/// What loading stored state found.
-pub(crate) enum Loaded<'a> {
-    Row(Store<'a>),
-    /// The state holds content the row CRDT does not model (a shared type or text stored
-    /// before the row layout was enforced) or values not in the engine's form (not written by
-    /// this engine): the caller hands the operation to yrs.
-    Foreign,
-}
-
-/// Loads stored state (v2) into a store. Errors are INVALID_ARGUMENT, as
-/// `row_doc::load_state` reports a corrupt state.
-pub(crate) fn load(bytes: &[u8]) -> Result<Loaded<'_>, EngineError> {
-    let (refs, summary) = decode(bytes, UpdateFormat::V2).map_err(|e| {
+/// Loads stored state (v2) into a store. Errors are INVALID_ARGUMENT: a corrupt state, or one
+/// holding content a row cannot hold (only a row stored before the row layout rules can; every
+/// write refuses such content since). Values not in the engine's form (a state written before
+/// the engine sorted object keys) are rewritten into `scratch` first.
+pub(crate) fn load<'a>(
+    bytes: &'a [u8],
+    scratch: &'a mut Vec<u8>,
+) -> Result<Store<'a>, EngineError> {
+    let corrupt = |e: EngineError| {
         EngineError::invalid_argument(format!("stored state is corrupt: {}", e.message))
-    })?;
-    if refs.foreign || summary.noncanonical_values > 0 {
-        return Ok(Loaded::Foreign);
+    };
+    let (mut refs, summary) = decode(bytes, UpdateFormat::V2).map_err(corrupt)?;
+    if let Some(issue) = summary.layout_issue {
+        return Err(EngineError::invalid_argument(format!(
+            "stored state is not a row document: {issue}"
+        )));
+    }
+    if summary.noncanonical_values > 0 {
+        *scratch = rewrite_values(bytes, UpdateFormat::V2)?;
+        let scratch: &'a Vec<u8> = scratch;
+        refs = decode(scratch, UpdateFormat::V2).map_err(corrupt)?.0;
     }
     if let Some(store) = super::load::load_fast(&refs) {
         // Every test that loads state checks the walk against integration.
         #[cfg(test)]
-        if let Ok(Loaded::Row(slow)) = integrate_state(refs) {
+        if let Ok(slow) = integrate_state(refs) {
             assert_eq!(
                 encode_state(&store),
                 encode_state(&slow),
@@ -50,7 +90,7 @@ pub(crate) fn load(bytes: &[u8]) -> Result<Loaded<'_>, EngineError> {
             );
             assert_eq!(lists(&store), lists(&slow), "fast load: other key lists");
         }
-        return Ok(Loaded::Row(store));
+        return Ok(store);
     }
     integrate_state(refs)
 }
@@ -79,7 +119,7 @@ fn lists(store: &Store<'_>) -> Vec<KeyList> {
 }
 
 /// Loads state by integrating it struct by struct (what [`load`] falls back to).
-fn integrate_state(refs: super::decode::UpdateRefs<'_>) -> Result<Loaded<'_>, EngineError> {
+fn integrate_state(refs: UpdateRefs<'_>) -> Result<Store<'_>, EngineError> {
     let mut store = Store::default();
     let mut txn = Txn::new(&mut store);
     match apply(&mut txn, refs) {
@@ -96,18 +136,18 @@ fn integrate_state(refs: super::decode::UpdateRefs<'_>) -> Result<Loaded<'_>, En
         }
     }
     txn.commit();
-    Ok(Loaded::Row(store))
+    Ok(store)
 }
 
 /// The stored state of a write (`None`: a row never stored) as a store, its size checked
-/// first (`row_doc::load_state`); `Ok(None)` when the row CRDT does not model it and the caller
-/// hands the write to yrs.
+/// first; `scratch` as [`load`]'s.
 pub(crate) fn load_stored<'a>(
     state: Option<&'a [u8]>,
+    scratch: &'a mut Vec<u8>,
     limits: &Limits,
-) -> Result<Option<Store<'a>>, EngineError> {
+) -> Result<Store<'a>, EngineError> {
     let Some(bytes) = state else {
-        return Ok(Some(Store::default()));
+        return Ok(Store::default());
     };
     if bytes.len() > limits.max_state_bytes {
         return Err(EngineError::too_large(format!(
@@ -116,10 +156,7 @@ pub(crate) fn load_stored<'a>(
             limits.max_state_bytes
         )));
     }
-    Ok(match load(bytes)? {
-        Loaded::Row(store) => Some(store),
-        Loaded::Foreign => None,
-    })
+    load(bytes, scratch)
 }
 
 /// The whole store as a v2 update: what the engine stores.
@@ -135,7 +172,7 @@ pub(crate) fn encode_state(store: &Store<'_>) -> Vec<u8> {
     )
 }
 
-/// [`encode_state`], refusing a state over the limit (`row_doc::stored_state`).
+/// [`encode_state`], refusing a state over the limit.
 pub(crate) fn stored_state(store: &Store<'_>, limits: &Limits) -> Result<Vec<u8>, EngineError> {
     let state = encode_state(store);
     if state.len() > limits.max_state_bytes {

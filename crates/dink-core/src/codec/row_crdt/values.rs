@@ -1,5 +1,6 @@
-//! Reading lib0 `Any` bytes as Convex values, as `value::any_to_value` reads yrs' decoded
-//! `Any` (same numbers, same handling of `undefined`, same refusals).
+//! lib0 `Any` bytes: read as Convex values (as the yrs engine's `any_to_value` reads yrs'
+//! decoded `Any`: same numbers, same handling of `undefined`, same refusals), written from
+//! them, and rewritten in the engine's form.
 
 use std::collections::BTreeMap;
 
@@ -148,6 +149,72 @@ fn read(r: &mut Bytes<'_>) -> Result<Option<Value>, EngineError> {
     }))
 }
 
+/// `bytes` (whole lib0 `Any` values, as an item's content holds them) written again in the
+/// engine's form, exactly as yrs decodes and writes them back: every number in the width
+/// [`write_value`] picks (a varint read as an i64, then as a float64; `-0` as `0`), object keys
+/// in byte order with a repeated key's last value kept, everything else as it was. Depth is
+/// bounded by the scan that accepted the bytes.
+pub(crate) fn canonical_values(bytes: &[u8]) -> Result<Vec<u8>, EngineError> {
+    let mut r = Bytes { buf: bytes, pos: 0 };
+    let mut out = Vec::with_capacity(bytes.len());
+    while r.pos < bytes.len() {
+        canonical(&mut r, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn canonical(r: &mut Bytes<'_>, out: &mut Vec<u8>) -> Result<(), EngineError> {
+    let start = r.pos;
+    match r.u8()? {
+        tag @ (127 | 126 | 121 | 120) => out.push(tag),
+        125 => write_value(&Value::Float64(r.var_i64()? as f64), out),
+        124 => write_value(
+            &Value::Float64(f64::from(f32::from_be_bytes(r.array()?))),
+            out,
+        ),
+        123 => write_value(&Value::Float64(f64::from_be_bytes(r.array()?)), out),
+        // bigint, string, Uint8Array: one way to write each.
+        tag @ (122 | 119 | 116) => {
+            match tag {
+                122 => r.take(8).map(drop)?,
+                119 => r.string().map(drop)?,
+                _ => r.buf().map(drop)?,
+            }
+            out.extend_from_slice(&r.buf[start..r.pos]);
+        }
+        117 => {
+            let len = r.var_u64()?;
+            out.push(117);
+            var_uint(out, len);
+            for _ in 0..len {
+                canonical(r, out)?;
+            }
+        }
+        118 => {
+            let len = r.var_u64()?;
+            let mut entries: BTreeMap<&str, Vec<u8>> = BTreeMap::new();
+            for _ in 0..len {
+                let key = r.string()?;
+                let mut value = Vec::new();
+                canonical(r, &mut value)?;
+                entries.insert(key, value);
+            }
+            out.push(118);
+            var_uint(out, entries.len() as u64);
+            for (key, value) in entries {
+                var_bytes(out, key.as_bytes());
+                out.extend_from_slice(&value);
+            }
+        }
+        _ => {
+            return Err(EngineError::invalid_delta(
+                "a stored value has an unknown type tag",
+            ))
+        }
+    }
+    Ok(())
+}
+
 /// The largest integer a float64 holds exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
@@ -198,6 +265,74 @@ pub(crate) fn write_value(value: &Value, out: &mut Vec<u8>) {
                 var_bytes(out, key.as_bytes());
                 write_value(item, out);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical_values;
+    use crate::codec::yrs_engine::write_any_sorted;
+    use yrs::encoding::read::Cursor;
+    use yrs::Any;
+
+    /// What the yrs engine stored for the same bytes: yrs decodes the values, then writes them
+    /// with object keys sorted.
+    fn through_yrs(bytes: &[u8]) -> Vec<u8> {
+        let mut cursor = Cursor::new(bytes);
+        let mut out = Vec::new();
+        while cursor.has_content() {
+            let any = Any::decode(&mut cursor).expect("yrs decodes the value");
+            write_any_sorted(&any, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn values_are_rewritten_as_yrs_rewrites_them() {
+        let float64 = |f: f64| [&[123u8][..], &f.to_be_bytes()].concat();
+        let float32 = |f: f32| [&[124u8][..], &f.to_be_bytes()].concat();
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("integral float64", float64(42.0)),
+            ("float64 a float32 holds", float64(0.5)),
+            ("float64 past 2^53", float64(2f64.powi(60))),
+            ("float64 -0", float64(-0.0)),
+            ("float64 NaN", float64(f64::NAN)),
+            ("integral float32", float32(7.0)),
+            ("float32 fraction", float32(0.25)),
+            ("varint -0", vec![125, 0x40]),
+            (
+                "varint past 2^53",
+                vec![125, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
+            ),
+            ("bigint", [&[122u8][..], &(-5i64).to_be_bytes()].concat()),
+            (
+                "keys out of order",
+                vec![118, 2, 1, b'b', 125, 1, 1, b'a', 125, 2],
+            ),
+            (
+                "repeated key",
+                vec![118, 2, 1, b'a', 125, 1, 1, b'a', 125, 2],
+            ),
+            (
+                "nested",
+                [
+                    &[117u8, 3, 127, 126, 118, 2, 1, b'z'][..],
+                    &float64(1.0),
+                    &[1, b'y', 119, 2, b'h', b'i'],
+                ]
+                .concat(),
+            ),
+            (
+                "several values",
+                [&float64(3.0)[..], &[120, 116, 2, 9, 9]].concat(),
+            ),
+        ];
+        for (name, bytes) in cases {
+            let ours = canonical_values(&bytes).expect(name);
+            assert_eq!(ours, through_yrs(&bytes), "{name}");
+            // The engine's form is a fixed point.
+            assert_eq!(canonical_values(&ours).expect(name), ours, "{name}: again");
         }
     }
 }

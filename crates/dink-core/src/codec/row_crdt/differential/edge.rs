@@ -11,10 +11,10 @@ use yrs::{
     WriteTxn,
 };
 
-use super::super::super::canonical::delegate_encoder;
 use super::gen::{self, Rng, BAD_KEYS};
+use crate::codec::yrs_engine::{delegate_encoder, value_to_any};
 use crate::codec::UpdateFormat;
-use crate::value::{value_to_any, Value};
+use crate::value::Value;
 
 /// How an edge's encoder writes what the update format leaves open. yrs writes object keys in
 /// `HashMap` order (random per process), which would make a seed's bytes irreproducible; yjs

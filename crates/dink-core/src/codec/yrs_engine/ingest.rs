@@ -3,32 +3,13 @@
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact, Update};
 
+use super::doc::{decode_update_scanned, load_state, read_row, stored_state};
 use super::encoder_v2::{state_v2, txn_update_v2};
 use super::layout::{check_row_layout, Prior};
-use super::row_doc::stored_state;
-use super::row_doc::{decode_update_scanned, load_state, read_row};
-use super::UpdateFormat;
+use crate::codec::outcome::IngestOutcome;
+use crate::codec::UpdateFormat;
 use crate::error::{EngineError, ErrorCode};
 use crate::limits::{Limits, MAX_CLOCK_ADVANCE};
-use crate::value::Fields;
-
-/// What an accepted update did to the row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct IngestOutcome {
-    /// The new stored state (v2). Equal to the input state when nothing changed.
-    pub state: Vec<u8>,
-    /// The new state vector (standard encoding).
-    pub state_vector: Vec<u8>,
-    /// The row's fields after the update.
-    pub fields: Fields,
-    /// Whether the row is tombstoned after the update.
-    pub deleted: bool,
-    /// Whether the update added anything the server did not already have.
-    pub changed: bool,
-    /// What the update added, normalized to v2 (empty when unchanged): this is what is stored
-    /// in the delta log and forwarded to other edges.
-    pub delta: Vec<u8>,
-}
 
 /// Clock units (roughly: inserted characters or values) an update left unintegrated.
 fn pending_units(pending: &Update) -> u64 {
@@ -68,19 +49,7 @@ fn clock_jump(update: &Update, known: &StateVector) -> Option<(u64, u32)> {
     })
 }
 
-/// Ingests `update` (of `format`) into `state` (v2, or `None` for a row the server has never
-/// seen) of document `doc_id`. A rejected update returns an error and produces nothing to
-/// store.
-///
-/// `doc_id` is the document id the row is stored under; `fields.id` must equal it (see
-/// `codec/layout.rs` for the whole row layout). `None` is for callers that do not know it (the
-/// wasm facade's older signature): then `fields.id` must still be a string on a live row and
-/// may not change once stored.
-///
-/// Errors: TOO_LARGE (update, state or materialized row over the limits), INVALID_DELTA
-/// (undecodable bytes, bytes the format leaves unread, anything outside the row layout, a clock
-/// jump over [`MAX_CLOCK_ADVANCE`]), MISSING_DEPENDENCIES (the update builds on structs the
-/// server lacks; carries the server's state vector so the sender can resend a full diff).
+/// [`crate::codec::row_crdt::ingest`] on yrs (the row CRDT's oracle, and the `yrs-engine` switch).
 pub fn ingest(
     state: Option<&[u8]>,
     update: &[u8],

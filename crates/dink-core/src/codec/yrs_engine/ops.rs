@@ -6,15 +6,14 @@ use yrs::StateVector;
 
 use yrs::Transact;
 
+use super::doc::{decode_row_update, decode_update, load_state, prescan};
 use super::encoder_v2::{diff_v2, encode_v2};
-use super::prescan::decode_state_vector;
-use super::row_doc::{decode_row_update, decode_update, load_state, prescan};
-use super::UpdateFormat;
+use crate::codec::prescan::decode_state_vector_entries;
+use crate::codec::UpdateFormat;
 use crate::error::EngineError;
 use crate::limits::Limits;
 
-/// Everything in `state` (v2) that a peer with `remote_state_vector` (standard encoding) has
-/// not seen, as a v2 update. An empty state vector gives the whole state.
+/// [`crate::codec::row_crdt::diff`] on yrs (the row CRDT's oracle, and the `yrs-engine` switch).
 pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineError> {
     let sv = if remote_state_vector.is_empty() {
         StateVector::default()
@@ -62,10 +61,7 @@ pub fn diff(state: &[u8], remote_state_vector: &[u8]) -> Result<Vec<u8>, EngineE
     Ok(diff_v2(&txn, &sv))
 }
 
-/// Merges updates of one format into a single v2 update without loading a document. Each
-/// update must be framed exactly (nothing unread) and hold only items a row document can hold
-/// (see `codec/layout.rs`); the id and tombstone rules need the whole row and apply where a row
-/// is stored (ingest, change).
+/// [`crate::codec::row_crdt::merge`] on yrs (the row CRDT's oracle, and the `yrs-engine` switch).
 pub fn merge(updates: &[&[u8]], format: UpdateFormat) -> Result<Vec<u8>, EngineError> {
     if updates.is_empty() {
         return Err(EngineError::invalid_argument(
@@ -84,20 +80,30 @@ pub fn merge(updates: &[&[u8]], format: UpdateFormat) -> Result<Vec<u8>, EngineE
     Ok(encode_v2(&yrs::Update::merge_updates(decoded)))
 }
 
-/// The state vector (standard encoding) of an update.
+/// [`crate::codec::row_crdt::state_vector`] on yrs (the row CRDT's oracle, and the `yrs-engine` switch).
 pub fn state_vector(update: &[u8], format: UpdateFormat) -> Result<Vec<u8>, EngineError> {
     Ok(decode_update(update, format)?.state_vector().encode_v1())
 }
 
-/// Re-encodes a v1 update as v2.
+/// [`crate::codec::row_crdt::convert_v1_to_v2`] on yrs (the row CRDT's oracle, and the `yrs-engine` switch).
 pub fn convert_v1_to_v2(update: &[u8]) -> Result<Vec<u8>, EngineError> {
     Ok(encode_v2(&decode_update(update, UpdateFormat::V1)?))
 }
 
-/// Re-encodes a v2 update as v1.
+/// [`crate::codec::row_crdt::convert_v2_to_v1`] on yrs (the row CRDT's oracle, and the `yrs-engine` switch).
 pub fn convert_v2_to_v1(update: &[u8]) -> Result<Vec<u8>, EngineError> {
     Ok(super::canonical::encode_v1_canonical(&decode_update(
         update,
         UpdateFormat::V2,
     )?))
+}
+
+/// An untrusted state vector as yrs' `StateVector`, checked by the pre-scan's decoder first
+/// (yrs reserves room for the declared entry count before reading any entry).
+fn decode_state_vector(bytes: &[u8]) -> Result<StateVector, EngineError> {
+    let mut sv = StateVector::default();
+    for (client, clock) in decode_state_vector_entries(bytes)? {
+        sv.set_max(yrs::ClientID::new(client), clock);
+    }
+    Ok(sv)
 }

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use yrs::Any;
 
-use super::{within, Value};
 use crate::error::EngineError;
+use crate::value::{within, Value};
 
 pub fn value_to_any(value: &Value) -> Any {
     match value {
@@ -32,22 +32,6 @@ pub fn value_to_any(value: &Value) -> Any {
             }
             Any::Map(Arc::new(out))
         }
-    }
-}
-
-/// The value the CRDT will actually hold for `value`: yrs cannot encode a float64 `-0` (see
-/// the module docs), which reads back as `0`. `change` compares and writes this form, so
-/// writing `-0` twice is not a change each time.
-pub fn stored_form(value: &Value) -> Value {
-    match value {
-        Value::Float64(f) if *f == 0.0 => Value::Float64(0.0),
-        Value::Array(items) => Value::Array(items.iter().map(stored_form).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), stored_form(v)))
-                .collect(),
-        ),
-        other => other.clone(),
     }
 }
 
