@@ -11,6 +11,7 @@
 
 pub mod codec;
 pub mod error;
+pub mod json;
 pub mod limits;
 pub mod outbox;
 pub mod schema;

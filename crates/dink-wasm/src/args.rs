@@ -1,5 +1,6 @@
 //! Decoding of the facade's plain arguments (limits array, packed update list, client id).
 
+use dink_core::json::number_text;
 use dink_core::{EngineError, Limits, UpdateFormat};
 
 /// `[max_update_bytes, max_state_bytes, max_row_bytes, max_depth, max_fields,
@@ -18,7 +19,8 @@ pub fn limits(values: &[f64]) -> Result<Limits, EngineError> {
     for (slot, &v) in parsed.iter_mut().zip(values) {
         if !(v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64) {
             return Err(EngineError::invalid_argument(format!(
-                "limit {v} is not a non-negative integer"
+                "limit {} is not a non-negative integer",
+                number_text(v)
             )));
         }
         *slot = v as usize;
@@ -64,7 +66,8 @@ pub fn client_id(n: f64) -> Result<u64, EngineError> {
         Ok(n as u64)
     } else {
         Err(EngineError::invalid_argument(format!(
-            "client id must be an integer between 1 and 2^53-1, got {n}"
+            "client id must be an integer between 1 and 2^53-1, got {}",
+            number_text(n)
         )))
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 
 use super::OutboxStatus;
 use crate::error::EngineError;
+use crate::json::number_text;
 
 /// A refused outbox transition.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +43,11 @@ impl fmt::Display for TransitionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TransitionError::InvalidTime { now } => {
-                write!(f, "now must be a finite number of milliseconds, got {now}")
+                write!(
+                    f,
+                    "now must be a finite number of milliseconds, got {}",
+                    number_text(*now)
+                )
             }
             TransitionError::EmptyToken => write!(f, "leaseToken must not be empty"),
             TransitionError::InvalidPolicy { reason } => write!(f, "invalid policy: {reason}"),
@@ -50,10 +55,10 @@ impl fmt::Display for TransitionError {
                 write!(f, "inconsistent item: {reason}")
             }
             TransitionError::NotDue { next_attempt_at } => {
-                write!(f, "item is not due until {next_attempt_at}")
+                write!(f, "item is not due until {}", number_text(*next_attempt_at))
             }
             TransitionError::LeaseHeld { lease_until } => {
-                write!(f, "item is leased until {lease_until}")
+                write!(f, "item is leased until {}", number_text(*lease_until))
             }
             TransitionError::TokenReused => write!(
                 f,

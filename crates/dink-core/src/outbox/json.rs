@@ -2,7 +2,7 @@
 //! [`transition`], print the next item. Shapes are documented in the module docs of
 //! [`crate::outbox`].
 
-use serde_json::{Map, Value as Json};
+use crate::json::{parse, Json, Object};
 
 use super::{transition, Lease, OutboxEvent, OutboxItem, OutboxPolicy, OutboxStatus};
 use crate::error::EngineError;
@@ -11,8 +11,8 @@ fn bad(what: &str, message: impl std::fmt::Display) -> EngineError {
     EngineError::invalid_argument(format!("outbox {what}: {message}"))
 }
 
-fn parse_object(text: &str, what: &str) -> Result<Map<String, Json>, EngineError> {
-    match serde_json::from_str::<Json>(text) {
+fn parse_object(text: &str, what: &str) -> Result<Object, EngineError> {
+    match parse(text) {
         Ok(Json::Object(map)) => Ok(map),
         Ok(other) => Err(bad(what, format!("expected a JSON object, got {other}"))),
         Err(e) => Err(bad(what, format!("not valid JSON: {e}"))),
@@ -21,11 +21,7 @@ fn parse_object(text: &str, what: &str) -> Result<Map<String, Json>, EngineError
 
 /// Refuses keys outside `allowed`, so a misspelt option is an error rather than a silent
 /// default.
-fn reject_unknown(
-    map: &Map<String, Json>,
-    allowed: &[&str],
-    what: &str,
-) -> Result<(), EngineError> {
+fn reject_unknown(map: &Object, allowed: &[&str], what: &str) -> Result<(), EngineError> {
     match map.keys().find(|key| !allowed.contains(&key.as_str())) {
         Some(key) => Err(bad(
             what,
@@ -39,7 +35,7 @@ fn reject_unknown(
 }
 
 /// A present, non-null field.
-fn field<'a>(map: &'a Map<String, Json>, key: &str) -> Option<&'a Json> {
+fn field<'a>(map: &'a Object, key: &str) -> Option<&'a Json> {
     map.get(key).filter(|value| !value.is_null())
 }
 
@@ -50,15 +46,15 @@ fn number(value: &Json, key: &str, what: &str) -> Result<f64, EngineError> {
         .ok_or_else(|| bad(what, format!("{key} must be a finite number")))
 }
 
-fn opt_number(map: &Map<String, Json>, key: &str, what: &str) -> Result<Option<f64>, EngineError> {
+fn opt_number(map: &Object, key: &str, what: &str) -> Result<Option<f64>, EngineError> {
     field(map, key).map(|v| number(v, key, what)).transpose()
 }
 
-fn req_number(map: &Map<String, Json>, key: &str, what: &str) -> Result<f64, EngineError> {
+fn req_number(map: &Object, key: &str, what: &str) -> Result<f64, EngineError> {
     opt_number(map, key, what)?.ok_or_else(|| bad(what, format!("missing {key}")))
 }
 
-fn opt_u32(map: &Map<String, Json>, key: &str, what: &str) -> Result<Option<u32>, EngineError> {
+fn opt_u32(map: &Object, key: &str, what: &str) -> Result<Option<u32>, EngineError> {
     field(map, key)
         .map(|value| {
             let n = number(value, key, what)?;
@@ -74,11 +70,7 @@ fn opt_u32(map: &Map<String, Json>, key: &str, what: &str) -> Result<Option<u32>
         .transpose()
 }
 
-fn opt_string(
-    map: &Map<String, Json>,
-    key: &str,
-    what: &str,
-) -> Result<Option<String>, EngineError> {
+fn opt_string(map: &Object, key: &str, what: &str) -> Result<Option<String>, EngineError> {
     field(map, key)
         .map(|value| {
             value
@@ -89,7 +81,7 @@ fn opt_string(
         .transpose()
 }
 
-fn req_string(map: &Map<String, Json>, key: &str, what: &str) -> Result<String, EngineError> {
+fn req_string(map: &Object, key: &str, what: &str) -> Result<String, EngineError> {
     opt_string(map, key, what)?.ok_or_else(|| bad(what, format!("missing {key}")))
 }
 
@@ -208,26 +200,16 @@ pub fn policy_from_json(text: &str) -> Result<OutboxPolicy, EngineError> {
     Ok(policy)
 }
 
-/// A time as JSON: whole milliseconds print as integers (`1000`, not `1000.0`).
-fn time(ms: f64) -> Json {
-    // Below 2^53 every whole f64 is exactly an i64.
-    if ms.fract() == 0.0 && ms.abs() < 9_007_199_254_740_992.0 {
-        Json::from(ms as i64)
-    } else {
-        Json::from(ms)
-    }
-}
-
 /// Prints an item with every field present (`null` when unset), so a caller can patch a
 /// stored row with the result and clear a released lease.
 pub fn item_to_json(item: &OutboxItem) -> String {
-    let mut map = Map::new();
+    let mut map = Object::new();
     map.insert("id".into(), Json::from(item.id.as_str()));
     map.insert("status".into(), Json::from(item.status.as_str()));
     map.insert("attempts".into(), Json::from(item.attempts));
-    map.insert("nextAttemptAt".into(), time(item.next_attempt_at));
+    map.insert("nextAttemptAt".into(), Json::from(item.next_attempt_at));
     let (token, until) = match &item.lease {
-        Some(lease) => (Json::from(lease.token.as_str()), time(lease.until)),
+        Some(lease) => (Json::from(lease.token.as_str()), Json::from(lease.until)),
         None => (Json::Null, Json::Null),
     };
     map.insert("leaseToken".into(), token);
@@ -238,7 +220,7 @@ pub fn item_to_json(item: &OutboxItem) -> String {
     );
     map.insert(
         "finishedAt".into(),
-        item.finished_at.map_or(Json::Null, time),
+        item.finished_at.map_or(Json::Null, Json::from),
     );
     Json::Object(map).to_string()
 }

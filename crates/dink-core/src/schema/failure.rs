@@ -127,7 +127,7 @@ fn literal_text(value: &Value) -> String {
             format!("{:?}...", head)
         }
         Value::String(s) => format!("{s:?}"),
-        Value::Float64(f) => format!("{f}"),
+        Value::Float64(f) => crate::json::number_text(*f),
         Value::Int64(i) => format!("{i}n"),
         Value::Boolean(b) => format!("{b}"),
         other => other.type_name().to_string(),

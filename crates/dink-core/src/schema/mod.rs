@@ -43,7 +43,7 @@ mod validator;
 
 pub use validator::{FieldValidator, Validator, MAX_VALIDATOR_DEPTH};
 
-use serde_json::Value as Json;
+use crate::json::Json;
 
 use crate::error::EngineError;
 use crate::value::{fields_from_convex_json, Fields, Value};

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value as Json};
+use crate::json::{parse as parse_json, Json, Object};
 
 use crate::error::EngineError;
 use crate::value::{value_from_convex_json, Value};
@@ -53,11 +53,7 @@ fn malformed(location: &str, message: impl std::fmt::Display) -> EngineError {
     EngineError::invalid_argument(format!("malformed validator at {location}: {message}"))
 }
 
-fn member<'a>(
-    map: &'a Map<String, Json>,
-    key: &str,
-    location: &str,
-) -> Result<&'a Json, EngineError> {
+fn member<'a>(map: &'a Object, key: &str, location: &str) -> Result<&'a Json, EngineError> {
     map.get(key)
         .ok_or_else(|| malformed(location, format!("missing {key:?}")))
 }
@@ -72,7 +68,7 @@ impl Validator {
 
     /// Parses the JSON text form.
     pub fn from_json_str(text: &str) -> Result<Self, EngineError> {
-        let json: Json = serde_json::from_str(text).map_err(|e| {
+        let json = parse_json(text).map_err(|e| {
             EngineError::invalid_argument(format!("validator is not valid JSON: {e}"))
         })?;
         Self::from_json(&json)

@@ -7,9 +7,8 @@
 //! * other keys starting with `$` are reserved and rejected.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
-use serde_json::Value as Json;
+use crate::json::{parse, write_string, Json};
 
 use super::base64;
 use super::{within, Fields, Value};
@@ -36,10 +35,7 @@ pub fn value_from_convex_json(json: Json) -> Result<Value, EngineError> {
     Ok(match json {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Boolean(b),
-        Json::Number(n) => Value::Float64(
-            n.as_f64()
-                .ok_or_else(|| bad("number is not representable as float64"))?,
-        ),
+        Json::Number(n) => Value::Float64(n),
         Json::String(s) => Value::String(s),
         Json::Array(items) => Value::Array(
             items
@@ -91,7 +87,7 @@ pub fn value_from_convex_json(json: Json) -> Result<Value, EngineError> {
 
 /// Parses a row's fields from the text of a Convex JSON object.
 pub fn fields_from_convex_json(text: &str) -> Result<Fields, EngineError> {
-    let json: Json = serde_json::from_str(text)
+    let json = parse(text)
         .map_err(|e| EngineError::invalid_argument(format!("fields are not valid JSON: {e}")))?;
     match value_from_convex_json(json)? {
         Value::Object(map) => Ok(map),
@@ -100,24 +96,6 @@ pub fn fields_from_convex_json(text: &str) -> Result<Fields, EngineError> {
             other.type_name()
         ))),
     }
-}
-
-fn write_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 fn write_tagged(out: &mut String, tag: &str, bytes: &[u8]) {
@@ -137,8 +115,8 @@ pub fn value_to_convex_json(value: &Value, out: &mut String) {
         Value::Float64(f) => {
             if f.is_finite() && !(*f == 0.0 && f.is_sign_negative()) {
                 // ryu prints the shortest text that parses back to the same f64, valid JSON
-                // for finite values (`1.0`, `1e21`, `1.5e-7`). It is already in the module
-                // through serde_json, unlike core's float formatting.
+                // for finite values (`1.0`, `1e21`, `1.5e-7`); core's float formatting would
+                // add two more algorithms and their tables to the module.
                 out.push_str(ryu::Buffer::new().format_finite(*f));
             } else {
                 write_tagged(out, "$float", &f.to_le_bytes());
@@ -188,7 +166,7 @@ mod tests {
     fn round_trip(value: Value) {
         let mut text = String::new();
         value_to_convex_json(&value, &mut text);
-        let json: Json = serde_json::from_str(&text).expect("engine writes valid JSON");
+        let json = parse(&text).expect("engine writes valid JSON");
         let back = value_from_convex_json(json).expect("engine reads its own JSON");
         assert_eq!(back, value, "round trip through {text}");
     }
@@ -230,7 +208,7 @@ mod tests {
         let mut text = String::new();
         value_to_convex_json(&Value::Int64(1), &mut text);
         assert_eq!(text, r#"{"$integer":"AQAAAAAAAAA="}"#);
-        let json: Json = serde_json::from_str(r#"{"$float":"AAAAAAAAAIA="}"#).unwrap();
+        let json = parse(r#"{"$float":"AAAAAAAAAIA="}"#).unwrap();
         match value_from_convex_json(json).unwrap() {
             Value::Float64(f) => assert!(f == 0.0 && f.is_sign_negative()),
             other => panic!("expected -0, got {other:?}"),
