@@ -86,7 +86,11 @@ fn check_object(
     path: &Path,
     top: bool,
 ) -> Result<(), Failure> {
-    let names: BTreeSet<&String> = fields.keys().chain(map.keys()).collect();
+    // Inserted one by one: collecting into a set would add a stable sort to the module.
+    let mut names: BTreeSet<&String> = BTreeSet::new();
+    for name in fields.keys().chain(map.keys()) {
+        names.insert(name);
+    }
     for name in names {
         let field_path = path.key(name);
         match (fields.get(name), map.get(name)) {

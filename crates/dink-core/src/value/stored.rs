@@ -10,11 +10,14 @@ pub fn stored_form(value: &Value) -> Value {
     match value {
         Value::Float64(f) if *f == 0.0 => Value::Float64(0.0),
         Value::Array(items) => Value::Array(items.iter().map(stored_form).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), stored_form(v)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            // Inserted one by one: collecting into a map would add a stable sort to the module.
+            let mut out = std::collections::BTreeMap::new();
+            for (k, v) in map {
+                out.insert(k.clone(), stored_form(v));
+            }
+            Value::Object(out)
+        }
         other => other.clone(),
     }
 }

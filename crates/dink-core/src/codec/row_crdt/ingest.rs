@@ -78,7 +78,7 @@ pub fn ingest(
     }
     let mut scratch = Vec::new();
     let mut store = load_stored(state, &mut scratch, limits)?;
-    let before: BTreeMap<u64, u32> = store.state_vector().into_iter().collect();
+    let before = store.state_vector_map();
     let skip = Some(summary.longest_skip).filter(|&(_, len)| len > MAX_CLOCK_ADVANCE);
     let jump = update_state_vector(&refs)
         .into_iter()

@@ -32,11 +32,11 @@ struct Refs<'a> {
 
 /// Integrates `update` into the transaction's store, then applies its delete set.
 pub(crate) fn apply<'a>(txn: &mut Txn<'_, 'a>, update: UpdateRefs<'a>) -> Result<(), Unapplied> {
-    let mut refs: BTreeMap<u64, Refs<'a>> = update
-        .sections
-        .into_iter()
-        .map(|(client, structs)| (client, Refs { structs, next: 0 }))
-        .collect();
+    // Inserted one by one: collecting into a map would add a stable sort to the module.
+    let mut refs: BTreeMap<u64, Refs<'a>> = BTreeMap::new();
+    for (client, structs) in update.sections {
+        refs.insert(client, Refs { structs, next: 0 });
+    }
     let units = integrate_structs(txn, &mut refs)?;
     let unknown_deletes = apply_delete_set(txn, &update.deletes)?;
     if units > 0 || unknown_deletes > 0 {

@@ -115,6 +115,16 @@ impl<'a> Store<'a> {
             .collect()
     }
 
+    /// [`Store::state_vector`] as a map (inserted one by one: collecting into a map would add
+    /// a stable sort to the module).
+    pub(crate) fn state_vector_map(&self) -> BTreeMap<u64, u32> {
+        let mut map = BTreeMap::new();
+        for (client, clock) in self.state_vector() {
+            map.insert(client, clock);
+        }
+        map
+    }
+
     /// The position, in its client's list, of the struct holding `id` (yjs `findIndexSS`).
     pub(crate) fn position(&self, id: Id) -> Option<usize> {
         self.clients.get(&id.client)?.holding(id.clock)

@@ -18,7 +18,7 @@ pub(crate) struct Txn<'s, 'a> {
 
 impl<'s, 'a> Txn<'s, 'a> {
     pub(crate) fn new(store: &'s mut Store<'a>) -> Self {
-        let before = store.state_vector().into_iter().collect();
+        let before = store.state_vector_map();
         Txn {
             store,
             before,
