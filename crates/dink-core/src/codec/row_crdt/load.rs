@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use super::block::{Content, Id};
 use super::decode::UpdateRefs;
 use super::store::Store;
-use super::txn::merge_with_lefts;
+use super::txn::{merge_with_lefts, mergeable};
 
 pub(crate) fn load_fast<'a>(refs: &UpdateRefs<'a>) -> Option<Store<'a>> {
     let mut store = Store::default();
@@ -204,8 +204,18 @@ pub(crate) fn load_fast<'a>(refs: &UpdateRefs<'a>) -> Option<Store<'a>> {
         return None;
     }
     store.split_off.clear();
-    // Merge what can be one struct, as the load's cleanup would.
-    let clients: Vec<u64> = store.clients.keys().copied().collect();
+    // Merge what can be one struct, as the load's cleanup would (state the engine stored is
+    // merged already, so the neighbours are checked first and most clients need nothing).
+    let clients: Vec<u64> = store
+        .clients
+        .iter()
+        .filter(|(_, list)| {
+            list.as_slice()
+                .windows(2)
+                .any(|pair| mergeable(&store, pair[0], pair[1]))
+        })
+        .map(|(&client, _)| client)
+        .collect();
     for client in clients {
         let mut i = store.clients[&client].len().saturating_sub(1);
         while i >= 1 {

@@ -176,38 +176,42 @@ pub(crate) fn merge_with_lefts(store: &mut Store<'_>, client: u64, pos: usize) -
     merged
 }
 
-/// yjs `mergeWith` (Item and GC): extends `left` by `right` when they can be one struct.
-fn try_merge(store: &mut Store<'_>, left_index: u32, right_index: u32) -> bool {
-    let left = *store.block(left_index);
-    let right = *store.block(right_index);
+/// Whether `right` can be appended to `left` as one struct (yjs `mergeWith`'s conditions).
+pub(crate) fn mergeable(store: &Store<'_>, left_index: u32, right_index: u32) -> bool {
+    let (left, right) = (store.block(left_index), store.block(right_index));
     if left.deleted != right.deleted || left.is_gc() != right.is_gc() {
         return false;
     }
     if left.is_gc() {
-        store.block_mut(left_index).len += right.len;
         return true;
     }
     // Only deleted items merge here. yjs would also merge two live `ContentAny` items, but in
     // a map only a key's last item is live, and `left.right == right` below means `left` is
     // not last; binary content never merges.
-    if (left.content, right.content) != (Content::Deleted, Content::Deleted) {
-        return false;
-    }
-    let mergeable = right.origin == Some(left.last_id())
+    (left.content, right.content) == (Content::Deleted, Content::Deleted)
+        && right.origin == Some(left.last_id())
         && left.right == Some(right_index)
         && left.right_origin == right.right_origin
         && left.id.client == right.id.client
-        && left.end() == right.id.clock;
-    if !mergeable {
+        && left.end() == right.id.clock
+}
+
+/// yjs `mergeWith` (Item and GC): extends `left` by `right` when they can be one struct.
+fn try_merge(store: &mut Store<'_>, left_index: u32, right_index: u32) -> bool {
+    if !mergeable(store, left_index, right_index) {
         return false;
     }
+    let right = *store.block(right_index);
     let block = store.block_mut(left_index);
     block.len += right.len;
+    if block.is_gc() {
+        return true;
+    }
     block.right = right.right;
+    let key = (block.root, block.key);
     match right.right {
         Some(next) => store.block_mut(next).left = Some(left_index),
         None => {
-            let key = (left.root, left.key);
             if store.keys.get(&key) == Some(&right_index) {
                 store.keys.insert(key, left_index);
             }
