@@ -29,7 +29,7 @@ mod v1;
 mod v2;
 
 pub(crate) use state_vector::decode_state_vector_entries;
-pub(crate) use update::{Decoded, Id, ItemFacts, Parent, Payload, Sink};
+pub(crate) use update::{Decoded, DecodedItem, Id, ItemFacts, Parent, Payload, Sink};
 
 use super::UpdateFormat;
 use crate::error::EngineError;

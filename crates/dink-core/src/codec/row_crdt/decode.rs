@@ -2,7 +2,7 @@
 //! checked decoder that guards yrs (`codec/prescan`), which hands each struct to the sink here.
 
 use super::block::{Block, Content};
-use crate::codec::prescan::{self, Decoded, Payload, ShapeSummary, Sink};
+use crate::codec::prescan::{self, Decoded, DecodedItem, Payload, ShapeSummary, Sink};
 use crate::codec::{row_doc, UpdateFormat};
 use crate::error::EngineError;
 
@@ -55,6 +55,30 @@ impl<'a> UpdateRefs<'a> {
     }
 }
 
+/// An item's content as a struct holds it; `None` for content a row cannot hold.
+pub(crate) fn content_of(payload: Payload<'_>) -> Option<Content<'_>> {
+    match payload {
+        Payload::Deleted => Some(Content::Deleted),
+        Payload::Any(bytes) => Some(Content::Any(bytes)),
+        Payload::Binary(bytes) => Some(Content::Binary(bytes)),
+        Payload::Other => None,
+    }
+}
+
+/// The root map and key an item's own bytes name (`None`: it is placed by an origin and takes
+/// them from there); `Err` for another root, sequence content or a nested parent: not a row.
+pub(crate) fn row_key<'a>(item: &DecodedItem<'a>) -> Result<Option<(&'a str, &'a str)>, ()> {
+    match (item.parent, item.key) {
+        (prescan::Parent::Origin, _) => Ok(None),
+        (prescan::Parent::Root(root), Some(key))
+            if root == row_doc::FIELDS_ROOT || root == row_doc::META_ROOT =>
+        {
+            Ok(Some((root, key)))
+        }
+        _ => Err(()),
+    }
+}
+
 impl<'a> Sink<'a> for UpdateRefs<'a> {
     fn section(&mut self, client: u64, structs: u32) {
         self.sections
@@ -71,27 +95,9 @@ impl<'a> Sink<'a> for UpdateRefs<'a> {
                 key_flag: false,
             },
             Decoded::Item(item) => {
-                let content = match item.payload {
-                    Payload::Deleted => Content::Deleted,
-                    Payload::Any(bytes) => Content::Any(bytes),
-                    Payload::Binary(bytes) => Content::Binary(bytes),
-                    Payload::Other => {
-                        self.foreign = true;
-                        return self.push(Incoming::gc(item.id, item.len));
-                    }
-                };
-                let named = match (item.parent, item.key) {
-                    (prescan::Parent::Origin, _) => None,
-                    (prescan::Parent::Root(root), Some(key))
-                        if root == row_doc::FIELDS_ROOT || root == row_doc::META_ROOT =>
-                    {
-                        Some((root, key))
-                    }
-                    // Another root, sequence content or a nested parent: not a row.
-                    _ => {
-                        self.foreign = true;
-                        return self.push(Incoming::gc(item.id, item.len));
-                    }
+                let (Some(content), Ok(named)) = (content_of(item.payload), row_key(&item)) else {
+                    self.foreign = true;
+                    return self.push(Incoming::gc(item.id, item.len));
                 };
                 let mut block = Block::gc(item.id, item.len);
                 block.content = content;

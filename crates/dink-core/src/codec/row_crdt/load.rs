@@ -7,7 +7,7 @@
 //! items with the same origin in ascending client order, each followed by everything placed
 //! after it: the key's list is a pre-order walk of the tree an item's origin is the parent of.
 //!
-//! [`load_fast`] builds that tree; it returns `None` (the caller integrates instead, which
+//! [`StateSink`] builds that tree as the state is decoded; it returns `None` (the caller integrates instead, which
 //! also gives the precise error) for anything outside what the walk covers: a right origin, two
 //! items of one client with the same origin, an origin that is missing, a GC range or a cycle,
 //! a delete range cutting a struct, a live item that is not its key's last. A test checks it
@@ -15,30 +15,100 @@
 
 use std::collections::BTreeMap;
 
-use super::block::{Content, Id};
-use super::decode::UpdateRefs;
+use super::block::{Block, Content, Id};
+use super::decode::{content_of, row_key};
 use super::store::Store;
 use super::txn::{merge_with_lefts, mergeable};
+use crate::codec::prescan::{Decoded, Sink};
 
-pub(crate) fn load_fast<'a>(refs: &UpdateRefs<'a>) -> Option<Store<'a>> {
-    let mut store = Store::default();
-    // The structs, per client in clock order from 0, without links.
-    let mut keyed: Vec<bool> = Vec::new();
-    for (client, structs) in &refs.sections {
-        store.reserve(*client, structs.len());
-        let mut clock = 0;
-        for s in structs {
-            let b = s.block;
-            if s.skip || b.id.client != *client || b.id.clock != clock || b.right_origin.is_some() {
-                return None;
-            }
-            clock = b.end();
-            let mut block = b;
-            block.deleted = matches!(b.content, Content::Deleted | Content::Gc);
-            store.push(block);
-            keyed.push(s.named || b.is_gc());
+/// Builds the store while stored state is decoded, with no list of decoded structs in between
+/// (a hot row's state is thousands of structs): the structs, per client in clock order from 0,
+/// without links. Anything the walk does not cover turns it off ([`StateSink::finish`] is then
+/// `None`, and the caller integrates instead).
+#[derive(Default)]
+pub(crate) struct StateSink<'a> {
+    store: Store<'a>,
+    /// Per struct: whether it names its key itself (or is a GC range, which has none).
+    keyed: Vec<bool>,
+    deletes: Vec<(u64, u32, u32)>,
+    client: u64,
+    /// Where the current client's next struct must start.
+    clock: u32,
+    off: bool,
+}
+
+impl<'a> StateSink<'a> {
+    /// The loaded store, or `None` when the state needs integrating.
+    pub(crate) fn finish(self) -> Option<Store<'a>> {
+        if self.off {
+            return None;
+        }
+        link(self.store, self.keyed, &self.deletes)
+    }
+}
+
+impl<'a> Sink<'a> for StateSink<'a> {
+    fn section(&mut self, client: u64, structs: u32) {
+        self.client = client;
+        self.clock = 0;
+        if !self.off {
+            self.store.reserve(client, structs as usize);
         }
     }
+
+    fn block(&mut self, decoded: Decoded<'a>) {
+        if self.off {
+            return;
+        }
+        let (block, keyed) = match decoded {
+            Decoded::Gc { id, len } => (Block::gc(id, len), true),
+            Decoded::Skip { .. } => {
+                self.off = true;
+                return;
+            }
+            Decoded::Item(item) => {
+                let (Some(content), Ok(named), None) =
+                    (content_of(item.payload), row_key(&item), item.right_origin)
+                else {
+                    self.off = true;
+                    return;
+                };
+                let (root, key) = named.unwrap_or(("", ""));
+                let block = Block {
+                    id: item.id,
+                    len: item.len,
+                    content,
+                    origin: item.origin,
+                    right_origin: None,
+                    root,
+                    key,
+                    left: None,
+                    right: None,
+                    deleted: content == Content::Deleted,
+                };
+                (block, named.is_some())
+            }
+        };
+        if block.id.client != self.client || block.id.clock != self.clock {
+            self.off = true;
+            return;
+        }
+        self.clock = block.end();
+        self.keyed.push(keyed);
+        self.store.push(block);
+    }
+
+    fn delete(&mut self, client: u64, clock: u32, len: u32) {
+        self.deletes.push((client, clock, len));
+    }
+}
+
+/// The rest of the load: parents, keys, the lists in walk order, the delete set, merges.
+fn link<'a>(
+    mut store: Store<'a>,
+    mut keyed: Vec<bool>,
+    deletes: &[(u64, u32, u32)],
+) -> Option<Store<'a>> {
     // Each item's parent in the tree: the struct ending at its origin, cut there if the origin
     // is inside it. A cut can shorten a parent found before, so after any cut they are found
     // again (stored state rarely needs one).
@@ -88,9 +158,12 @@ pub(crate) fn load_fast<'a>(refs: &UpdateRefs<'a>) -> Option<Store<'a>> {
         }
     }
     // Cuts linked halves and noted them for merging; the lists are built from scratch here.
-    for b in &mut store.blocks {
-        b.left = None;
-        b.right = None;
+    // (Decoded structs come unlinked: without a cut there is nothing to clear.)
+    if cut {
+        for b in &mut store.blocks {
+            b.left = None;
+            b.right = None;
+        }
     }
     store.keys.clear();
     // Children of each parent (an item, or the start of a key's list: a parent index past the
@@ -141,6 +214,7 @@ pub(crate) fn load_fast<'a>(refs: &UpdateRefs<'a>) -> Option<Store<'a>> {
     let children = |p: u32| (offsets[p as usize], offsets[p as usize + 1]);
     // Walk each key's tree in pre-order, linking the list.
     let mut stack: Vec<(u32, u32)> = Vec::new();
+    let mut visited = 0usize;
     for (&(root, key), &start) in &starts {
         let mut last: Option<u32> = None;
         stack.push(children(start));
@@ -150,6 +224,7 @@ pub(crate) fn load_fast<'a>(refs: &UpdateRefs<'a>) -> Option<Store<'a>> {
             }
             stack.push((from + 1, to));
             let item = kids[from as usize].1;
+            visited += 1;
             if let Some(l) = last {
                 store.blocks[l as usize].right = Some(item);
                 store.blocks[item as usize].left = Some(l);
@@ -162,17 +237,12 @@ pub(crate) fn load_fast<'a>(refs: &UpdateRefs<'a>) -> Option<Store<'a>> {
         }
     }
     // Every item is in some list: no cycles left unvisited.
-    let linked = store.keys.len()
-        + kids
-            .iter()
-            .filter(|k| store.block(k.1).left.is_some())
-            .count();
-    if linked != kids.len() {
+    if visited != kids.len() {
         return None;
     }
     // The delete set, in whole structs; deleted values lose their content (as the load's
     // garbage collection would do).
-    for &(client, clock, len) in &refs.deletes {
+    for &(client, clock, len) in deletes {
         let end = clock.checked_add(len)?;
         let mut pos = store.position(Id { client, clock })?;
         let list = store.clients.get(&client)?;

@@ -4,9 +4,12 @@ use super::block::Content;
 use super::decode::{decode, decode_unframed, UpdateRefs};
 use super::encode::{encode, encode_refs, state_vector_bytes, store_delete_set, Selection};
 use super::integrate::{apply, Unapplied};
+use super::load::StateSink;
 use super::store::Store;
 use super::txn::Txn;
 use super::values::canonical_values;
+use crate::codec::prescan::{self, ShapeSummary};
+use crate::codec::row_doc;
 use crate::codec::UpdateFormat;
 use crate::error::EngineError;
 use crate::limits::Limits;
@@ -68,21 +71,26 @@ pub(crate) fn load<'a>(
     let corrupt = |e: EngineError| {
         EngineError::invalid_argument(format!("stored state is corrupt: {}", e.message))
     };
-    let (mut refs, summary) = decode(bytes, UpdateFormat::V2).map_err(corrupt)?;
+    let mut sink = StateSink::default();
+    let summary = decode_into(bytes, &mut sink).map_err(corrupt)?;
     if let Some(issue) = summary.layout_issue {
         return Err(EngineError::invalid_argument(format!(
             "stored state is not a row document: {issue}"
         )));
     }
-    if summary.noncanonical_values > 0 {
+    let bytes: &'a [u8] = if summary.noncanonical_values > 0 {
         *scratch = rewrite_values(bytes, UpdateFormat::V2)?;
         let scratch: &'a Vec<u8> = scratch;
-        refs = decode(scratch, UpdateFormat::V2).map_err(corrupt)?.0;
-    }
-    if let Some(store) = super::load::load_fast(&refs) {
+        sink = StateSink::default();
+        decode_into(scratch, &mut sink).map_err(corrupt)?;
+        scratch
+    } else {
+        bytes
+    };
+    if let Some(store) = sink.finish() {
         // Every test that loads state checks the walk against integration.
         #[cfg(test)]
-        if let Ok(slow) = integrate_state(refs) {
+        if let Ok(slow) = integrate_state(decode(bytes, UpdateFormat::V2)?.0) {
             assert_eq!(
                 encode_state(&store),
                 encode_state(&slow),
@@ -92,7 +100,24 @@ pub(crate) fn load<'a>(
         }
         return Ok(store);
     }
-    integrate_state(refs)
+    // Outside what the walk covers: decoded again, as structs to integrate.
+    integrate_state(decode(bytes, UpdateFormat::V2).map_err(corrupt)?.0)
+}
+
+/// [`decode`]'s checks, handing the structs to `sink`.
+fn decode_into<'a>(bytes: &'a [u8], sink: &mut StateSink<'a>) -> Result<ShapeSummary, EngineError> {
+    if bytes.is_empty() {
+        return Err(EngineError::invalid_delta("update is empty"));
+    }
+    let summary = prescan::decode_update_into(
+        bytes,
+        UpdateFormat::V2,
+        row_doc::SCAN_MAX_ANY_DEPTH,
+        row_doc::SCAN_MAX_STRUCTS,
+        sink,
+    )?;
+    row_doc::check_framing(bytes, UpdateFormat::V2, &summary)?;
+    Ok(summary)
 }
 
 /// A key and its items in list order: (client, clock, length, deleted).
