@@ -830,7 +830,7 @@ function goalLimits() {
   return [
     [
       "2. hot row",
-      "every overwritten value keeps a content-free struct, as in yjs; the row CRDT loads stored state without integrating it (an origin-tree walk, crates/dink-core/src/codec/row_crdt/load.rs) but still decodes every struct (about 1.4 ms of the call in wasm: checked v2 column readers into 150-byte structs) and writes every struct again (about 0.8 ms); closing the rest takes smaller structs or decoding the untouched keys lazily (not built)",
+      "every overwritten value keeps a content-free struct, as in yjs, and every call decodes and writes all of them again (a Convex call keeps nothing between calls); the row CRDT decodes stored state straight into its store and links it by an origin-tree walk instead of integrating it (crates/dink-core/src/codec/row_crdt/load.rs), at about 1,200 native instructions per struct; what remains is the size of a struct (144 bytes, read in several passes) and the checked decoder (not changed)",
     ],
     [
       "2.",
@@ -838,15 +838,15 @@ function goalLimits() {
     ],
     [
       "1. per-call start-up, aim",
-      "decoding the ~1.2 MB base64 literal (~1 ms with the wasm decoder) plus compiling and instantiating the module: a smaller module is the lever (goal 3)",
+      "decoding the module's base64 literal (about 0.6 ms for 360 kB with the wasm decoder; Node 20 has no Uint8Array.fromBase64) plus evaluating the bundle, compiling and instantiating: the module's size",
     ],
     [
       "1. cold",
-      "V8 compiles the touched wasm functions lazily on the first call and evaluates a ~1.2 MB bundle: module size (goal 3)",
+      "V8 compiles the touched wasm functions lazily on the first call (about 11 ms of the cold total): module size and the code the first call touches",
     ],
     [
       "3.",
-      "the module holds both engines: the row CRDT and yrs (yrs was ~46% of the yrs-only module), kept for what the row CRDT hands it (values written in another number width are rewritten through yrs, stored rows holding a Y.Text from before the layout rules, conversion of non-row updates) and for the yrs-engine switch; dropping it from the module needs those three replaced",
+      "the module holds the row CRDT and its checked decoder, Convex JSON, the schema checks and the outbox state machine (yrs, serde_json and core's float formatting are out of it)",
     ],
   ];
 }
