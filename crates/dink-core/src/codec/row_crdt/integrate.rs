@@ -356,22 +356,39 @@ fn apply_delete_set(txn: &mut Txn<'_, '_>, deletes: &[(u64, u32, u32)]) -> Resul
                 ))?;
             pos += 1;
         }
-        while let Some(&index) = txn.store.clients[&client].get(pos) {
-            pos += 1;
-            let block = *txn.store.block(index);
-            if block.id.clock >= end {
-                break;
-            }
-            if !block.deleted {
-                if end < block.end() {
-                    txn.store
-                        .split(index, end - block.id.clock)
-                        .ok_or(Unapplied::Invalid(
-                            "a delete splits a value that cannot be split",
-                        ))?;
+        loop {
+            // The next live struct in the range. What is deleted already is passed over by
+            // reference: an edge's update carries its whole delete set, which in a hot row
+            // covers thousands of structs.
+            let live = {
+                let Some(list) = txn.store.clients.get(&client) else {
+                    break;
+                };
+                let mut live = None;
+                while let Some(&index) = list.get(pos) {
+                    let block = txn.store.block(index);
+                    if block.id.clock >= end {
+                        break;
+                    }
+                    pos += 1;
+                    if !block.deleted {
+                        live = Some((index, block.id.clock, block.end()));
+                        break;
+                    }
                 }
-                txn.delete(index);
+                live
+            };
+            let Some((index, block_clock, block_end)) = live else {
+                break;
+            };
+            if end < block_end {
+                txn.store
+                    .split(index, end - block_clock)
+                    .ok_or(Unapplied::Invalid(
+                        "a delete splits a value that cannot be split",
+                    ))?;
             }
+            txn.delete(index);
         }
     }
     Ok(unapplied)

@@ -63,6 +63,10 @@ impl ClientList {
         if clock >= self.end {
             return None;
         }
+        if self.clocks.len() == self.end as usize {
+            // Every struct is one unit: the clock is the position.
+            return Some(clock as usize);
+        }
         let guess = (u64::from(clock) * self.clocks.len() as u64 / u64::from(self.end)) as usize;
         let next = self.clocks.get(guess + 1).copied().unwrap_or(self.end);
         if self.clocks.get(guess).is_some_and(|&c| c <= clock) && clock < next {
@@ -94,6 +98,9 @@ impl<'l> IntoIterator for &'l ClientList {
 pub(crate) struct Clients {
     ids: Vec<u64>,
     lists: Vec<ClientList>,
+    /// Where the last [`Clients::get_or_insert`] found its client: structs are added a client
+    /// at a time.
+    recent: usize,
 }
 
 impl Clients {
@@ -108,6 +115,9 @@ impl Clients {
     }
 
     fn get_or_insert(&mut self, client: u64) -> &mut ClientList {
+        if self.ids.get(self.recent) == Some(&client) {
+            return &mut self.lists[self.recent];
+        }
         let at = match self.ids.binary_search(&client) {
             Ok(at) => at,
             Err(at) => {
@@ -116,6 +126,7 @@ impl Clients {
                 at
             }
         };
+        self.recent = at;
         &mut self.lists[at]
     }
 
