@@ -270,13 +270,25 @@ impl Reader<'_> {
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, read as the nearest float64.
     fn number(&mut self) -> Result<Json, JsonError> {
         let start = self.pos;
-        if self.peek() == Some(b'-') {
+        let negative = self.peek() == Some(b'-');
+        if negative {
             self.pos += 1;
         }
+        let int_start = self.pos;
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => self.digits(),
             _ => return Err(self.error("invalid number")),
+        }
+        // Most numbers are integers of at most 15 digits, which a float64 holds exactly: no
+        // need for the general (correctly rounding) conversion.
+        let int_digits = self.pos - int_start;
+        if int_digits <= 15 && !matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            let magnitude = self.bytes[int_start..self.pos]
+                .iter()
+                .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+            let n = magnitude as f64;
+            return Ok(Json::Number(if negative { -n } else { n }));
         }
         if self.peek() == Some(b'.') {
             self.pos += 1;
