@@ -98,25 +98,35 @@ impl<'l> IntoIterator for &'l ClientList {
 pub(crate) struct Clients {
     ids: Vec<u64>,
     lists: Vec<ClientList>,
-    /// Where the last [`Clients::get_or_insert`] found its client: structs are added a client
-    /// at a time.
-    recent: usize,
+    /// Where the last lookup found its client: structs are added a client at a time, and a
+    /// client's items mostly follow one other client's (their origins).
+    recent: std::cell::Cell<usize>,
 }
 
 impl Clients {
-    pub(crate) fn get(&self, client: &u64) -> Option<&ClientList> {
+    /// The position of `client` in `ids`, the last one found tried first.
+    fn find(&self, client: &u64) -> Option<usize> {
+        let recent = self.recent.get();
+        if self.ids.get(recent) == Some(client) {
+            return Some(recent);
+        }
         let at = self.ids.binary_search(client).ok()?;
-        self.lists.get(at)
+        self.recent.set(at);
+        Some(at)
+    }
+
+    pub(crate) fn get(&self, client: &u64) -> Option<&ClientList> {
+        self.lists.get(self.find(client)?)
     }
 
     pub(crate) fn get_mut(&mut self, client: &u64) -> Option<&mut ClientList> {
-        let at = self.ids.binary_search(client).ok()?;
+        let at = self.find(client)?;
         self.lists.get_mut(at)
     }
 
     fn get_or_insert(&mut self, client: u64) -> &mut ClientList {
-        if self.ids.get(self.recent) == Some(&client) {
-            return &mut self.lists[self.recent];
+        if let Some(at) = self.find(&client) {
+            return &mut self.lists[at];
         }
         let at = match self.ids.binary_search(&client) {
             Ok(at) => at,
@@ -126,7 +136,7 @@ impl Clients {
                 at
             }
         };
-        self.recent = at;
+        self.recent.set(at);
         &mut self.lists[at]
     }
 
