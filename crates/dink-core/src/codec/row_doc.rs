@@ -75,6 +75,17 @@ pub(crate) fn field_error(code: ErrorCode, message: String, field: &str) -> Engi
     EngineError::new(code, message).with_field(field.to_string())
 }
 
+/// TOO_LARGE when `len` bytes exceed `limit`: `"{what} {len} bytes, the limit is {limit}"`
+/// (`what`: "update is", "stored state is", "state would grow to", ...).
+pub(crate) fn check_size(what: &str, len: usize, limit: usize) -> Result<(), EngineError> {
+    if len > limit {
+        return Err(EngineError::too_large(format!(
+            "{what} {len} bytes, the limit is {limit}"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_field_name(key: &str) -> Result<(), EngineError> {
     if key.is_empty() || key.starts_with('$') || key.starts_with('_') {
         return Err(field_error(

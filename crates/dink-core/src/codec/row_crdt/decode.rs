@@ -130,12 +130,38 @@ pub(crate) fn decode(
     bytes: &'_ [u8],
     format: UpdateFormat,
 ) -> Result<(UpdateRefs<'_>, ShapeSummary), EngineError> {
+    let mut refs = UpdateRefs::default();
+    let summary = decode_into(bytes, format, &mut refs)?;
+    Ok((refs, summary))
+}
+
+/// [`decode`] into any sink (stored state goes straight into a store, `load.rs`).
+pub(crate) fn decode_into<'a, K: Sink<'a>>(
+    bytes: &'a [u8],
+    format: UpdateFormat,
+    sink: &mut K,
+) -> Result<ShapeSummary, EngineError> {
     if bytes.is_empty() {
         return Err(EngineError::invalid_delta("update is empty"));
     }
-    let (refs, summary) = decode_unframed(bytes, format)?;
+    let summary = scan_into(bytes, format, sink)?;
     row_doc::check_framing(bytes, format, &summary)?;
-    Ok((refs, summary))
+    Ok(summary)
+}
+
+/// The checked scan with the engine's limits, without the framing check.
+fn scan_into<'a, K: Sink<'a>>(
+    bytes: &'a [u8],
+    format: UpdateFormat,
+    sink: &mut K,
+) -> Result<ShapeSummary, EngineError> {
+    prescan::decode_update_into(
+        bytes,
+        format,
+        row_doc::SCAN_MAX_ANY_DEPTH,
+        row_doc::SCAN_MAX_STRUCTS,
+        sink,
+    )
 }
 
 /// `refs` with every struct cut into one-unit structs and the delete set merged per client
@@ -224,12 +250,6 @@ pub(crate) fn decode_unframed(
     format: UpdateFormat,
 ) -> Result<(UpdateRefs<'_>, ShapeSummary), EngineError> {
     let mut refs = UpdateRefs::default();
-    let summary = prescan::decode_update_into(
-        bytes,
-        format,
-        row_doc::SCAN_MAX_ANY_DEPTH,
-        row_doc::SCAN_MAX_STRUCTS,
-        &mut refs,
-    )?;
+    let summary = scan_into(bytes, format, &mut refs)?;
     Ok((refs, summary))
 }

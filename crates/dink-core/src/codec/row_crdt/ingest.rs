@@ -7,6 +7,7 @@ use super::integrate::{apply, Unapplied};
 use super::row::{check_row_layout, read_row, Prior};
 use super::state::{encode_state, load_stored, rewrite_values, state_vector, stored_state};
 use super::txn::Txn;
+use crate::codec::row_doc::check_size;
 use crate::codec::{IngestOutcome, UpdateFormat};
 use crate::error::{EngineError, ErrorCode};
 use crate::limits::{Limits, MAX_CLOCK_ADVANCE};
@@ -63,13 +64,7 @@ pub fn ingest(
     doc_id: Option<&str>,
     limits: &Limits,
 ) -> Result<IngestOutcome, EngineError> {
-    if update.len() > limits.max_update_bytes {
-        return Err(EngineError::too_large(format!(
-            "update is {} bytes, the limit is {}",
-            update.len(),
-            limits.max_update_bytes
-        )));
-    }
+    check_size("update is", update.len(), limits.max_update_bytes)?;
     let rewritten: Vec<u8>;
     let (mut refs, summary) = decode(update, format)?;
     if summary.noncanonical_values > 0 {

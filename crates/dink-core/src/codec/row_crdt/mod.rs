@@ -33,6 +33,7 @@ mod txn;
 mod values;
 
 use super::{Materialized, UpdateFormat};
+use crate::codec::row_doc::check_size;
 use crate::error::EngineError;
 use crate::limits::Limits;
 
@@ -45,13 +46,7 @@ mod differential;
 
 /// Materializes stored state (v2): the row's fields and whether it is deleted.
 pub fn materialize(state: &[u8], limits: &Limits) -> Result<Materialized, EngineError> {
-    if state.len() > limits.max_state_bytes {
-        return Err(EngineError::too_large(format!(
-            "state is {} bytes, the limit is {}",
-            state.len(),
-            limits.max_state_bytes
-        )));
-    }
+    check_size("state is", state.len(), limits.max_state_bytes)?;
     let mut scratch = Vec::new();
     let store =
         state::load(state, &mut scratch).map_err(|e| EngineError::invalid_delta(e.message))?;

@@ -1,15 +1,14 @@
 //! Stored state (always v2) in and out of a store, and the canonical copy of input bytes.
 
 use super::block::Content;
-use super::decode::{decode, decode_unframed, UpdateRefs};
+use super::decode::{decode, decode_into, decode_unframed, UpdateRefs};
 use super::encode::{encode, encode_refs, state_vector_bytes, store_delete_set, Selection};
 use super::integrate::{apply, Unapplied};
 use super::load::StateSink;
 use super::store::Store;
 use super::txn::Txn;
 use super::values::canonical_values;
-use crate::codec::prescan::{self, ShapeSummary};
-use crate::codec::row_doc;
+use crate::codec::row_doc::check_size;
 use crate::codec::UpdateFormat;
 use crate::error::EngineError;
 use crate::limits::Limits;
@@ -72,7 +71,7 @@ pub(crate) fn load<'a>(
         EngineError::invalid_argument(format!("stored state is corrupt: {}", e.message))
     };
     let mut sink = StateSink::default();
-    let summary = decode_into(bytes, &mut sink).map_err(corrupt)?;
+    let summary = decode_into(bytes, UpdateFormat::V2, &mut sink).map_err(corrupt)?;
     if let Some(issue) = summary.layout_issue {
         return Err(EngineError::invalid_argument(format!(
             "stored state is not a row document: {issue}"
@@ -82,7 +81,7 @@ pub(crate) fn load<'a>(
         *scratch = rewrite_values(bytes, UpdateFormat::V2)?;
         let scratch: &'a Vec<u8> = scratch;
         sink = StateSink::default();
-        decode_into(scratch, &mut sink).map_err(corrupt)?;
+        decode_into(scratch, UpdateFormat::V2, &mut sink).map_err(corrupt)?;
         scratch
     } else {
         bytes
@@ -102,22 +101,6 @@ pub(crate) fn load<'a>(
     }
     // Outside what the walk covers: decoded again, as structs to integrate.
     integrate_state(decode(bytes, UpdateFormat::V2).map_err(corrupt)?.0)
-}
-
-/// [`decode`]'s checks, handing the structs to `sink`.
-fn decode_into<'a>(bytes: &'a [u8], sink: &mut StateSink<'a>) -> Result<ShapeSummary, EngineError> {
-    if bytes.is_empty() {
-        return Err(EngineError::invalid_delta("update is empty"));
-    }
-    let summary = prescan::decode_update_into(
-        bytes,
-        UpdateFormat::V2,
-        row_doc::SCAN_MAX_ANY_DEPTH,
-        row_doc::SCAN_MAX_STRUCTS,
-        sink,
-    )?;
-    row_doc::check_framing(bytes, UpdateFormat::V2, &summary)?;
-    Ok(summary)
 }
 
 /// A key and its items in list order: (client, clock, length, deleted).
@@ -174,13 +157,7 @@ pub(crate) fn load_stored<'a>(
     let Some(bytes) = state else {
         return Ok(Store::default());
     };
-    if bytes.len() > limits.max_state_bytes {
-        return Err(EngineError::too_large(format!(
-            "stored state is {} bytes, the limit is {}",
-            bytes.len(),
-            limits.max_state_bytes
-        )));
-    }
+    check_size("stored state is", bytes.len(), limits.max_state_bytes)?;
     load(bytes, scratch)
 }
 
@@ -200,13 +177,7 @@ pub(crate) fn encode_state(store: &Store<'_>) -> Vec<u8> {
 /// [`encode_state`], refusing a state over the limit.
 pub(crate) fn stored_state(store: &Store<'_>, limits: &Limits) -> Result<Vec<u8>, EngineError> {
     let state = encode_state(store);
-    if state.len() > limits.max_state_bytes {
-        return Err(EngineError::too_large(format!(
-            "state would grow to {} bytes, the limit is {}",
-            state.len(),
-            limits.max_state_bytes
-        )));
-    }
+    check_size("state would grow to", state.len(), limits.max_state_bytes)?;
     Ok(state)
 }
 

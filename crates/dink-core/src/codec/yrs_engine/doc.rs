@@ -7,6 +7,7 @@ use yrs::{Any, Doc, GetString, Map, Options, Out, ReadTxn, Transact, Update};
 use super::any::any_to_value;
 use crate::codec::layout::DELETED_KEY;
 use crate::codec::prescan::{check_update_shape_bounded, ShapeSummary};
+use crate::codec::row_doc::check_size;
 use crate::codec::row_doc::{
     check_field_name, check_framing, field_error, version, Materialized, FIELDS_ROOT, META_ROOT,
     SCAN_MAX_ANY_DEPTH, SCAN_MAX_STRUCTS,
@@ -81,13 +82,7 @@ pub(crate) fn load_state(
 ) -> Result<Doc, EngineError> {
     let doc = new_doc(client_id);
     if let Some(bytes) = state {
-        if bytes.len() > limits.max_state_bytes {
-            return Err(EngineError::too_large(format!(
-                "stored state is {} bytes, the limit is {}",
-                bytes.len(),
-                limits.max_state_bytes
-            )));
-        }
+        check_size("stored state is", bytes.len(), limits.max_state_bytes)?;
         let update = decode_update(bytes, UpdateFormat::V2).map_err(|e| {
             EngineError::invalid_argument(format!("stored state is corrupt: {}", e.message))
         })?;
@@ -162,25 +157,13 @@ pub(crate) fn read_row<T: ReadTxn>(txn: &T, limits: &Limits) -> Result<Materiali
 /// Encodes the document as the state to store (v2), refusing one over the state limit.
 pub(crate) fn stored_state<T: ReadTxn>(txn: &T, limits: &Limits) -> Result<Vec<u8>, EngineError> {
     let state = super::encoder_v2::state_v2(txn);
-    if state.len() > limits.max_state_bytes {
-        return Err(EngineError::too_large(format!(
-            "state would grow to {} bytes, the limit is {}",
-            state.len(),
-            limits.max_state_bytes
-        )));
-    }
+    check_size("state would grow to", state.len(), limits.max_state_bytes)?;
     Ok(state)
 }
 
 /// [`crate::codec::row_crdt::materialize`] on yrs (the row CRDT's oracle, and the `yrs-engine` switch).
 pub fn materialize(state: &[u8], limits: &Limits) -> Result<Materialized, EngineError> {
-    if state.len() > limits.max_state_bytes {
-        return Err(EngineError::too_large(format!(
-            "state is {} bytes, the limit is {}",
-            state.len(),
-            limits.max_state_bytes
-        )));
-    }
+    check_size("state is", state.len(), limits.max_state_bytes)?;
     let doc = new_doc(0);
     {
         let update = decode_update(state, UpdateFormat::V2)?;

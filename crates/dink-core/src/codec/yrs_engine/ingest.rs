@@ -7,6 +7,7 @@ use super::doc::{decode_update_scanned, load_state, read_row, stored_state};
 use super::encoder_v2::{state_v2, txn_update_v2};
 use super::layout::{check_row_layout, Prior};
 use crate::codec::outcome::IngestOutcome;
+use crate::codec::row_doc::check_size;
 use crate::codec::UpdateFormat;
 use crate::error::{EngineError, ErrorCode};
 use crate::limits::{Limits, MAX_CLOCK_ADVANCE};
@@ -57,13 +58,7 @@ pub fn ingest(
     doc_id: Option<&str>,
     limits: &Limits,
 ) -> Result<IngestOutcome, EngineError> {
-    if update.len() > limits.max_update_bytes {
-        return Err(EngineError::too_large(format!(
-            "update is {} bytes, the limit is {}",
-            update.len(),
-            limits.max_update_bytes
-        )));
-    }
+    check_size("update is", update.len(), limits.max_update_bytes)?;
     // Decode the untrusted bytes before touching the stored state: a bad update costs no
     // state decoding.
     let (decoded, summary) = decode_update_scanned(update, format)?;
