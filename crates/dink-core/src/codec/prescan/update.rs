@@ -87,6 +87,8 @@ pub(crate) struct DecodedItem<'a> {
 /// Receives what a scan decodes. The shape check alone uses `()`, which keeps nothing (and
 /// compiles to nothing); the row CRDT (`codec/row_crdt`) builds its store from it.
 pub(crate) trait Sink<'a> {
+    /// The update holds `count` client sections (checked against its length only: a hint).
+    fn clients(&mut self, _count: u32) {}
     /// A client's section begins: `structs` structs follow (already counted against the
     /// scan's limit, so a sink may reserve room for them).
     fn section(&mut self, _client: u64, _structs: u32) {}
@@ -142,6 +144,7 @@ pub(super) fn scan<'a, S: Source<'a>, K: Sink<'a>>(
         ));
     }
     summary.clients = u64::from(clients);
+    sink.clients(clients);
     // yrs keys client sections by id, so a repeated id would splice two runs of clocks into
     // one list (overlapping or out of order), which its block store cannot integrate.
     let mut seen_clients = std::collections::BTreeSet::new();

@@ -17,9 +17,62 @@ use std::collections::BTreeMap;
 
 use super::block::{Block, Content, Id};
 use super::decode::{content_of, row_key};
-use super::store::Store;
+use super::store::{ClientList, Store};
 use super::txn::{merge_with_lefts, mergeable};
 use crate::codec::prescan::{Decoded, Sink};
+use crate::codec::row_doc::SCAN_MAX_STRUCTS;
+
+/// What the load keeps about each struct besides the struct itself, in compact arrays: a hot
+/// row's arena is megabytes, and each pass over it costs a cache miss per struct, so the
+/// passes that only need origins and flags read these instead (the arena is written by the
+/// decode, by the walk, and read by the encoder: once each).
+#[derive(Default)]
+struct Facts {
+    /// Per struct, its origin (meaningful when `ORIGIN` is set).
+    origins: Vec<Id>,
+    flags: Vec<u8>,
+    /// Where each client's decoded structs begin in the arena: `(first index, client)`.
+    sections: Vec<(u32, u64)>,
+}
+
+/// The struct names its root map and key itself.
+const KEYED: u8 = 1;
+const GC: u8 = 2;
+const DELETED: u8 = 4;
+/// The struct has an origin (`Facts::origins` holds it).
+const ORIGIN: u8 = 8;
+
+impl Facts {
+    fn push(&mut self, block: &Block<'_>, keyed: bool) {
+        let mut flags = 0;
+        if keyed {
+            flags |= KEYED;
+        }
+        if block.is_gc() {
+            flags |= GC;
+        }
+        if block.deleted {
+            flags |= DELETED;
+        }
+        if block.origin.is_some() {
+            flags |= ORIGIN;
+        }
+        self.origins.push(block.origin.unwrap_or(Id {
+            client: 0,
+            clock: 0,
+        }));
+        self.flags.push(flags);
+    }
+
+    fn has(&self, index: u32, flag: u8) -> bool {
+        self.flags[index as usize] & flag != 0
+    }
+
+    /// The origin of the struct at `index`, if it has one.
+    fn origin(&self, index: usize) -> Option<Id> {
+        (self.flags[index] & ORIGIN != 0).then(|| self.origins[index])
+    }
+}
 
 /// Builds the store while stored state is decoded, with no list of decoded structs in between
 /// (a hot row's state is thousands of structs): the structs, per client in clock order from 0,
@@ -28,9 +81,10 @@ use crate::codec::prescan::{Decoded, Sink};
 #[derive(Default)]
 pub(crate) struct StateSink<'a> {
     store: Store<'a>,
-    /// Per struct: whether it names its key itself (or is a GC range, which has none).
-    keyed: Vec<bool>,
+    facts: Facts,
     deletes: Vec<(u64, u32, u32)>,
+    /// Client sections not begun yet.
+    sections_left: u32,
     client: u64,
     /// Where the current client's next struct must start.
     clock: u32,
@@ -43,17 +97,37 @@ impl<'a> StateSink<'a> {
         if self.off {
             return None;
         }
-        link(self.store, self.keyed, &self.deletes)
+        link(self.store, self.facts, &self.deletes)
     }
 }
 
 impl<'a> Sink<'a> for StateSink<'a> {
+    fn clients(&mut self, count: u32) {
+        self.sections_left = count;
+    }
+
     fn section(&mut self, client: u64, structs: u32) {
         self.client = client;
         self.clock = 0;
-        if !self.off {
-            self.store.reserve(client, structs as usize);
+        self.sections_left = self.sections_left.saturating_sub(1);
+        if self.off {
+            return;
         }
+        // Room for this section, and for as many again per section still to come (a hot
+        // row's writers have about as many structs each): growing the arena section by
+        // section would copy it several times. The guess stays within the scan's limit.
+        let structs = structs as usize;
+        let len = self.store.blocks.len();
+        if self.store.blocks.capacity() - len < structs {
+            let guess = structs.saturating_mul(1 + self.sections_left as usize);
+            let room = guess.min((SCAN_MAX_STRUCTS as usize).saturating_sub(len));
+            let room = room.max(structs);
+            self.store.blocks.reserve(room);
+            self.facts.origins.reserve(room);
+            self.facts.flags.reserve(room);
+        }
+        self.store.reserve(client, structs);
+        self.facts.sections.push((len as u32, client));
     }
 
     fn block(&mut self, decoded: Decoded<'a>) {
@@ -61,7 +135,7 @@ impl<'a> Sink<'a> for StateSink<'a> {
             return;
         }
         let (block, keyed) = match decoded {
-            Decoded::Gc { id, len } => (Block::gc(id, len), true),
+            Decoded::Gc { id, len } => (Block::gc(id, len), false),
             Decoded::Skip { .. } => {
                 self.off = true;
                 return;
@@ -94,7 +168,7 @@ impl<'a> Sink<'a> for StateSink<'a> {
             return;
         }
         self.clock = block.end();
-        self.keyed.push(keyed);
+        self.facts.push(&block, keyed);
         self.store.push(block);
     }
 
@@ -103,101 +177,132 @@ impl<'a> Sink<'a> for StateSink<'a> {
     }
 }
 
-/// The rest of the load: parents, keys, the lists in walk order, the delete set, merges.
-fn link<'a>(
-    mut store: Store<'a>,
-    mut keyed: Vec<bool>,
-    deletes: &[(u64, u32, u32)],
-) -> Option<Store<'a>> {
-    // Each item's parent in the tree: the struct ending at its origin, cut there if the origin
-    // is inside it. A cut can shorten a parent found before, so after any cut they are found
-    // again (stored state rarely needs one).
-    let mut parent: Vec<Option<u32>> = vec![None; store.blocks.len()];
-    let mut cut = false;
+/// No parent (a key's first item, or a GC range).
+const NONE: u32 = u32::MAX;
+
+/// Each struct's parent in the tree: the struct ending at its origin. `Err(())` when an origin
+/// is inside a struct (it must be cut first); `None` when an origin is missing or a GC range.
+fn parents(store: &Store<'_>, facts: &Facts) -> Option<Result<Vec<u32>, ()>> {
+    let mut parent = vec![NONE; facts.flags.len()];
     for (i, slot) in parent.iter_mut().enumerate() {
-        let Some(origin) = store.blocks[i].origin else {
+        let Some(origin) = facts.origin(i) else {
             continue;
         };
-        let at = store.find(origin)?;
-        let found = store.block(at);
-        if found.is_gc() {
+        let list = store.clients.get(&origin.client)?;
+        let pos = list.holding(origin.clock)?;
+        let at = list[pos];
+        if facts.has(at, GC) {
             return None;
         }
-        if found.last_id() != origin {
-            store.clean_end(origin)?;
-            cut = true;
+        if list.end_at(pos) != origin.clock + 1 {
+            return Some(Err(()));
         }
-        *slot = Some(at);
+        *slot = at;
     }
-    keyed.resize(store.blocks.len(), false);
-    parent.resize(store.blocks.len(), None);
-    if cut {
-        for (b, slot) in store.blocks.iter().zip(parent.iter_mut()) {
-            if let Some(origin) = b.origin.filter(|_| !b.is_gc()) {
-                *slot = Some(store.find(origin)?);
+    Some(Ok(parent))
+}
+
+/// The rest of the load: parents, the delete set, the lists in walk order, merges.
+fn link<'a>(
+    mut store: Store<'a>,
+    mut facts: Facts,
+    deletes: &[(u64, u32, u32)],
+) -> Option<Store<'a>> {
+    let decoded = store.blocks.len();
+    let parent = match parents(&store, &facts)? {
+        Ok(parent) => parent,
+        Err(()) => {
+            // An origin inside a struct (stored state rarely has one): cut every such struct
+            // at the origin, note the right halves, and find the parents again.
+            for i in 0..decoded {
+                if let Some(origin) = facts.origin(i) {
+                    store.clean_end(origin)?;
+                }
             }
+            for b in &store.blocks[decoded..] {
+                facts.push(b, false);
+            }
+            for b in &mut store.blocks {
+                b.left = None;
+                b.right = None;
+            }
+            store.keys.clear();
+            parents(&store, &facts)?.ok()?
         }
-    }
-    // Halves of a cut keep their struct's key; everything else takes its origin's, found by
-    // walking up parents (a path longer than the store is a cycle).
-    let mut path = Vec::new();
-    for i in 0..store.blocks.len() {
-        let mut at = i;
-        while !keyed[at] {
-            if path.len() > store.blocks.len() {
+    };
+    let items = store.blocks.len();
+    // The delete set, in whole structs (read off the client lists, not the arena); deleted
+    // values lose their content (as the load's garbage collection would do).
+    for &(client, clock, len) in deletes {
+        let end = clock.checked_add(len)?;
+        let list = store.clients.get(&client)?;
+        let first = list.holding(clock)?;
+        if list.clock_at(first) != clock {
+            return None;
+        }
+        let mut pos = first;
+        while pos < list.len() && list.clock_at(pos) < end {
+            if list.end_at(pos) > end {
                 return None;
             }
-            path.push(at);
-            at = parent[at]? as usize;
+            pos += 1;
         }
-        let (root, key) = (store.blocks[at].root, store.blocks[at].key);
-        for j in path.drain(..) {
-            store.blocks[j].root = root;
-            store.blocks[j].key = key;
-            keyed[j] = true;
-        }
-    }
-    // Cuts linked halves and noted them for merging; the lists are built from scratch here.
-    // (Decoded structs come unlinked: without a cut there is nothing to clear.)
-    if cut {
-        for b in &mut store.blocks {
-            b.left = None;
-            b.right = None;
+        for &index in &list.as_slice()[first..pos] {
+            if !facts.has(index, DELETED) {
+                facts.flags[index as usize] |= DELETED;
+                let b = &mut store.blocks[index as usize];
+                b.deleted = true;
+                b.content = Content::Deleted;
+            }
         }
     }
-    store.keys.clear();
     // Children of each parent (an item, or the start of a key's list: a parent index past the
     // items), grouped by counting, each group then put in client order: the order siblings
     // take. Most items have one child, so this stays linear where a sort of all of them would
     // not.
-    let items = store.blocks.len();
     let mut starts: BTreeMap<(&'a str, &'a str), u32> = BTreeMap::new();
-    let mut node = vec![u32::MAX; items];
-    for (i, b) in store.blocks.iter().enumerate() {
-        if b.is_gc() {
+    let mut node = vec![NONE; items];
+    for (i, slot) in node.iter_mut().enumerate() {
+        if facts.flags[i] & GC != 0 {
             continue;
         }
-        node[i] = match parent[i] {
-            Some(p) => p,
-            None => {
-                let next = (items + starts.len()) as u32;
-                *starts.entry((b.root, b.key)).or_insert(next)
+        *slot = if parent[i] != NONE {
+            parent[i]
+        } else {
+            // A key's first item names its key (an item without an origin always does).
+            if facts.flags[i] & KEYED == 0 {
+                return None;
             }
+            let b = &store.blocks[i];
+            let next = (items + starts.len()) as u32;
+            *starts.entry((b.root, b.key)).or_insert(next)
         };
     }
     let parents = items + starts.len();
     let mut offsets = vec![0u32; parents + 1];
-    for &p in node.iter().filter(|&&p| p != u32::MAX) {
+    for &p in node.iter().filter(|&&p| p != NONE) {
         offsets[p as usize + 1] += 1;
     }
     for k in 0..parents {
         offsets[k + 1] += offsets[k];
     }
+    // Siblings are ordered by client: a decoded struct's client is its section's (no read of
+    // the arena); a half of a cut reads its own.
     let mut kids: Vec<(u64, u32)> = vec![(0, 0); offsets[parents] as usize];
     let mut fill = offsets.clone();
-    for (i, &p) in node.iter().enumerate() {
-        if p != u32::MAX {
-            kids[fill[p as usize] as usize] = (store.blocks[i].id.client, i as u32);
+    let ends = facts
+        .sections
+        .iter()
+        .skip(1)
+        .map(|&(first, _)| first as usize);
+    let ranges = facts.sections.iter().zip(ends.chain([decoded]));
+    let decoded_clients =
+        ranges.flat_map(|(&(first, client), end)| (first as usize..end).map(move |i| (i, client)));
+    let halves = (decoded..items).map(|i| (i, store.blocks[i].id.client));
+    for (i, client) in decoded_clients.chain(halves) {
+        let p = node[i];
+        if p != NONE {
+            kids[fill[p as usize] as usize] = (client, i as u32);
             fill[p as usize] += 1;
         }
     }
@@ -212,7 +317,9 @@ fn link<'a>(
         }
     }
     let children = |p: u32| (offsets[p as usize], offsets[p as usize + 1]);
-    // Walk each key's tree in pre-order, linking the list.
+    // Walk each key's tree in pre-order, linking the list and giving every item its key (an
+    // item placed by its origin names none). Only a key's last item may be live: integration
+    // deletes the others.
     let mut stack: Vec<(u32, u32)> = Vec::new();
     let mut visited = 0usize;
     for (&(root, key), &start) in &starts {
@@ -226,9 +333,16 @@ fn link<'a>(
             let item = kids[from as usize].1;
             visited += 1;
             if let Some(l) = last {
+                if !facts.has(l, DELETED) {
+                    return None;
+                }
                 store.blocks[l as usize].right = Some(item);
-                store.blocks[item as usize].left = Some(l);
             }
+            let b = &mut store.blocks[item as usize];
+            b.root = root;
+            b.key = key;
+            b.left = last;
+            b.right = None;
             last = Some(item);
             stack.push(children(item));
         }
@@ -240,49 +354,30 @@ fn link<'a>(
     if visited != kids.len() {
         return None;
     }
-    // The delete set, in whole structs; deleted values lose their content (as the load's
-    // garbage collection would do).
-    for &(client, clock, len) in deletes {
-        let end = clock.checked_add(len)?;
-        let mut pos = store.position(Id { client, clock })?;
-        let list = store.clients.get(&client)?;
-        if store.block(list[pos]).id.clock != clock {
-            return None;
-        }
-        while let Some(&index) = list.get(pos) {
-            let b = store.block(index);
-            if b.id.clock >= end {
-                break;
-            }
-            if b.end() > end {
-                return None;
-            }
-            pos += 1;
-        }
-        let indices: Vec<u32> =
-            list.as_slice()[store.position(Id { client, clock })?..pos].to_vec();
-        for index in indices {
-            let b = store.block_mut(index);
-            b.deleted = true;
-            if !b.is_gc() {
-                b.content = Content::Deleted;
-            }
-        }
-    }
-    // Only a key's last item may be live (integration deletes the others).
-    if store.blocks.iter().any(|b| !b.deleted && b.right.is_some()) {
-        return None;
-    }
     store.split_off.clear();
-    // Merge what can be one struct, as the load's cleanup would (state the engine stored is
-    // merged already, so the neighbours are checked first and most clients need nothing).
+    // Merge what can be one struct, as the load's cleanup would. State the engine stored is
+    // merged already, so neighbours are checked first, on the compact facts: two GC ranges,
+    // or two deleted items the right one of which has the left one's last unit as its origin.
+    let candidate = |list: &ClientList, client: u64, pos: usize| {
+        let (l, r) = (list[pos - 1], list[pos]);
+        let both = |flag| facts.has(l, flag) && facts.has(r, flag);
+        if facts.has(l, GC) || facts.has(r, GC) {
+            return both(GC);
+        }
+        both(DELETED)
+            && facts.origin(r as usize)
+                == Some(Id {
+                    client,
+                    clock: list.clock_at(pos) - 1,
+                })
+    };
     let clients: Vec<u64> = store
         .clients
         .iter()
-        .filter(|(_, list)| {
-            list.as_slice()
-                .windows(2)
-                .any(|pair| mergeable(&store, pair[0], pair[1]))
+        .filter(|&(&client, list)| {
+            (1..list.len()).any(|pos| {
+                candidate(list, client, pos) && mergeable(&store, list[pos - 1], list[pos])
+            })
         })
         .map(|(&client, _)| client)
         .collect();
@@ -297,4 +392,76 @@ fn link<'a>(
         }
     }
     Some(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use yrs::updates::decoder::Decode;
+    use yrs::{Doc, Map, Options, ReadTxn, StateVector, Transact, Update};
+
+    use super::StateSink;
+    use crate::codec::row_crdt::decode::decode_into;
+    use crate::codec::row_crdt::row::read_row;
+    use crate::codec::row_crdt::state::{encode_state, load};
+    use crate::codec::UpdateFormat;
+    use crate::limits::Limits;
+    use crate::value::Value;
+
+    fn doc(client: u64) -> Doc {
+        Doc::with_options(Options::with_client_id(yrs::ClientID::new(client)))
+    }
+
+    fn sync(from: &Doc, to: &Doc) {
+        let update = from
+            .transact()
+            .encode_state_as_update_v1(&to.transact().state_vector());
+        let update = Update::decode_v1(&update).expect("yrs decodes its own update");
+        to.transact_mut()
+            .apply_update(update)
+            .expect("yrs applies it");
+    }
+
+    /// Stored state where an origin points inside a struct: A's two overwritten values of
+    /// `title` merged into one struct, and B's value placed after the first of them. The walk
+    /// cuts the struct (as integration's `getItemCleanEnd` would) instead of integrating.
+    #[test]
+    fn an_origin_inside_a_struct_is_cut_and_walked() {
+        let (a, b) = (doc(1), doc(2));
+        {
+            let fields = a.get_or_insert_map("fields");
+            let mut txn = a.transact_mut();
+            fields.insert(&mut txn, "id", "r");
+            fields.insert(&mut txn, "title", "a1");
+        }
+        sync(&a, &b);
+        {
+            let fields = a.get_or_insert_map("fields");
+            fields.insert(&mut a.transact_mut(), "title", "a2");
+        }
+        {
+            let fields = b.get_or_insert_map("fields");
+            fields.insert(&mut b.transact_mut(), "title", "b");
+        }
+        sync(&b, &a);
+        let state = a
+            .transact()
+            .encode_state_as_update_v2(&StateVector::default());
+        // The premise: A's overwritten values are one struct of two units, and B's item has
+        // the first of them as its origin.
+        let decoded = Update::decode_v2(&state).expect("yrs decodes its state");
+        let text = format!("{decoded:?}");
+        assert!(text.contains("<1#1>, len: 2"), "{text}");
+        assert!(text.contains("<2#0>, len: 1, origin-l: <1#1>"), "{text}");
+
+        let mut sink = StateSink::default();
+        decode_into(&state, UpdateFormat::V2, &mut sink).expect("the state decodes");
+        let store = sink.finish().expect("the walk covers a cut");
+        // Cut and merged again: the same structs as the state (the cfg(test) check inside
+        // `load` also compares the walk with integration, struct by struct and key by key).
+        assert_eq!(encode_state(&store), state);
+        let mut scratch = Vec::new();
+        let loaded = load(&state, &mut scratch).expect("the state loads");
+        let row = read_row(&loaded, &Limits::default()).expect("a row");
+        assert_eq!(row.fields.get("title"), Some(&Value::String("b".into())));
+    }
 }

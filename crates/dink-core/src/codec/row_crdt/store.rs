@@ -34,6 +34,16 @@ impl ClientList {
         &self.blocks
     }
 
+    /// The first clock of the struct at `pos`, read from the list (not the arena).
+    pub(crate) fn clock_at(&self, pos: usize) -> u32 {
+        self.clocks[pos]
+    }
+
+    /// The clock after the struct at `pos` (structs are contiguous: the next one's start).
+    pub(crate) fn end_at(&self, pos: usize) -> u32 {
+        self.clocks.get(pos + 1).copied().unwrap_or(self.end)
+    }
+
     fn push(&mut self, clock: u32, end: u32, index: u32) {
         self.clocks.push(clock);
         self.blocks.push(index);
@@ -59,7 +69,7 @@ impl ClientList {
     /// The position of the struct holding `clock`. Tries first where it would be if the
     /// structs were of equal length (yjs `findIndexSS` guesses the same way): in a hot row
     /// every overwritten value is its own one-unit struct, and the guess is exact.
-    fn holding(&self, clock: u32) -> Option<usize> {
+    pub(crate) fn holding(&self, clock: u32) -> Option<usize> {
         if clock >= self.end {
             return None;
         }
