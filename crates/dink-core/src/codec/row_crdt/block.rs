@@ -31,6 +31,31 @@ impl Content<'_> {
     }
 }
 
+/// An arena index, or none, in four bytes (`Option<u32>` takes eight): a struct holds two.
+/// The arena never reaches `u32::MAX` structs (the scan's limit is far below).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Link(u32);
+
+impl Link {
+    pub(crate) const NONE: Link = Link(u32::MAX);
+
+    pub(crate) fn get(self) -> Option<u32> {
+        (self.0 != u32::MAX).then_some(self.0)
+    }
+}
+
+impl From<Option<u32>> for Link {
+    fn from(index: Option<u32>) -> Self {
+        Link(index.unwrap_or(u32::MAX))
+    }
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 /// One struct. Items are linked to their neighbours under the same map key (`left`/`right`,
 /// indices into the store's arena), as yjs links `Item`s; GC structs have no neighbours.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -45,8 +70,8 @@ pub(crate) struct Block<'a> {
     /// The root map (`fields` or `_meta`) and the key the item is a value of.
     pub root: &'a str,
     pub key: &'a str,
-    pub left: Option<u32>,
-    pub right: Option<u32>,
+    pub left: Link,
+    pub right: Link,
     pub deleted: bool,
 }
 
@@ -60,8 +85,8 @@ impl<'a> Block<'a> {
             right_origin: None,
             root: "",
             key: "",
-            left: None,
-            right: None,
+            left: Link::NONE,
+            right: Link::NONE,
             deleted: true,
         }
     }

@@ -33,12 +33,12 @@ fn set<'a>(txn: &mut Txn<'_, 'a>, client: u64, root: &'a str, key: &'a str, valu
     block.origin = left.map(|l| txn.store.block(l).last_id());
     block.root = root;
     block.key = key;
-    block.left = left;
+    block.left = left.into();
     block.deleted = false;
     let index = txn.store.push(block);
     txn.store.keys.insert((root, key), index);
     if let Some(l) = left {
-        txn.store.block_mut(l).right = Some(index);
+        txn.store.block_mut(l).right = Some(index).into();
         txn.delete(l);
     }
 }

@@ -413,15 +413,16 @@ pub(crate) fn store_delete_set(store: &Store<'_>) -> Vec<(u64, Vec<(u32, u32)>)>
     for (&client, list) in &store.clients {
         let mut ranges: Vec<(u32, u32)> = Vec::new();
         let mut open = false;
-        for &index in list {
-            let block = store.block(index);
-            if !block.deleted {
+        // Read off the client list and the store's deleted flags, not the arena.
+        for (pos, &index) in list.into_iter().enumerate() {
+            if !store.is_deleted(index) {
                 open = false;
                 continue;
             }
+            let (clock, len) = (list.clock_at(pos), list.end_at(pos) - list.clock_at(pos));
             match ranges.last_mut() {
-                Some(last) if open => last.1 += block.len,
-                _ => ranges.push((block.id.clock, block.len)),
+                Some(last) if open => last.1 += len,
+                _ => ranges.push((clock, len)),
             }
             open = true;
         }

@@ -242,12 +242,12 @@ fn integrate<'a>(
 
     // Find the left neighbour among concurrent inserts at the same place (YATA).
     let needs_resolution = match left {
-        None => right.map_or(true, |r| store.block(r).left.is_some()),
-        Some(l) => store.block(l).right != right,
+        None => right.map_or(true, |r| store.block(r).left.get().is_some()),
+        Some(l) => store.block(l).right.get() != right,
     };
     if needs_resolution {
         let mut o = match left {
-            Some(l) => store.block(l).right,
+            Some(l) => store.block(l).right.get(),
             None => store.first_of_key(root, key),
         };
         let mut conflicting: Vec<u32> = Vec::new();
@@ -278,23 +278,23 @@ fn integrate<'a>(
             } else {
                 break;
             }
-            o = other.right;
+            o = other.right.get();
         }
     }
 
     // Link it in.
     let right = match left {
-        Some(l) => store.block(l).right,
+        Some(l) => store.block(l).right.get(),
         None => store.first_of_key(root, key),
     };
-    block.left = left;
-    block.right = right;
+    block.left = left.into();
+    block.right = right.into();
     let index = store.blocks.len() as u32;
     if let Some(l) = left {
-        store.block_mut(l).right = Some(index);
+        store.block_mut(l).right = Some(index).into();
     }
     match right {
-        Some(r) => store.block_mut(r).left = Some(index),
+        Some(r) => store.block_mut(r).left = Some(index).into(),
         None => {
             store.keys.insert((root, key), index);
         }
@@ -357,22 +357,23 @@ fn apply_delete_set(txn: &mut Txn<'_, '_>, deletes: &[(u64, u32, u32)]) -> Resul
             pos += 1;
         }
         loop {
-            // The next live struct in the range. What is deleted already is passed over by
-            // reference: an edge's update carries its whole delete set, which in a hot row
-            // covers thousands of structs.
+            // The next live struct in the range. What is deleted already is passed over on the
+            // client list and the store's deleted flags, without reading the arena: an edge's
+            // update carries its whole delete set, which in a hot row covers thousands of
+            // structs.
             let live = {
                 let Some(list) = txn.store.clients.get(&client) else {
                     break;
                 };
                 let mut live = None;
                 while let Some(&index) = list.get(pos) {
-                    let block = txn.store.block(index);
-                    if block.id.clock >= end {
+                    let block_clock = list.clock_at(pos);
+                    if block_clock >= end {
                         break;
                     }
                     pos += 1;
-                    if !block.deleted {
-                        live = Some((index, block.id.clock, block.end()));
+                    if !txn.store.is_deleted(index) {
+                        live = Some((index, block_clock, list.end_at(pos - 1)));
                         break;
                     }
                 }

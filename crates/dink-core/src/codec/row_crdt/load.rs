@@ -15,7 +15,7 @@
 
 use std::collections::BTreeMap;
 
-use super::block::{Block, Content, Id};
+use super::block::{Block, Content, Id, Link};
 use super::decode::{content_of, row_key};
 use super::store::{ClientList, Store};
 use super::txn::{merge_with_lefts, mergeable};
@@ -122,7 +122,7 @@ impl<'a> Sink<'a> for StateSink<'a> {
             let guess = structs.saturating_mul(1 + self.sections_left as usize);
             let room = guess.min((SCAN_MAX_STRUCTS as usize).saturating_sub(len));
             let room = room.max(structs);
-            self.store.blocks.reserve(room);
+            self.store.reserve_arena(room);
             self.facts.origins.reserve(room);
             self.facts.flags.reserve(room);
         }
@@ -156,8 +156,8 @@ impl<'a> Sink<'a> for StateSink<'a> {
                     right_origin: None,
                     root,
                     key,
-                    left: None,
-                    right: None,
+                    left: Link::NONE,
+                    right: Link::NONE,
                     deleted: content == Content::Deleted,
                 };
                 (block, named.is_some())
@@ -188,7 +188,7 @@ fn parents(store: &Store<'_>, facts: &Facts) -> Option<Result<Vec<u32>, ()>> {
         let Some(origin) = facts.origin(i) else {
             continue;
         };
-        let list = store.clients.get(&origin.client)?;
+        let list = store.clients.get(&{ origin.client })?;
         let pos = list.holding(origin.clock)?;
         let at = list[pos];
         if facts.has(at, GC) {
@@ -223,8 +223,8 @@ fn link<'a>(
                 facts.push(b, false);
             }
             for b in &mut store.blocks {
-                b.left = None;
-                b.right = None;
+                b.left = Link::NONE;
+                b.right = Link::NONE;
             }
             store.keys.clear();
             parents(&store, &facts)?.ok()?
@@ -247,13 +247,15 @@ fn link<'a>(
             }
             pos += 1;
         }
-        for &index in &list.as_slice()[first..pos] {
-            if !facts.has(index, DELETED) {
-                facts.flags[index as usize] |= DELETED;
-                let b = &mut store.blocks[index as usize];
-                b.deleted = true;
-                b.content = Content::Deleted;
-            }
+        let live: Vec<u32> = list.as_slice()[first..pos]
+            .iter()
+            .copied()
+            .filter(|&index| !facts.has(index, DELETED))
+            .collect();
+        for index in live {
+            facts.flags[index as usize] |= DELETED;
+            store.mark_deleted(index);
+            store.blocks[index as usize].content = Content::Deleted;
         }
     }
     // Children of each parent (an item, or the start of a key's list: a parent index past the
@@ -336,13 +338,13 @@ fn link<'a>(
                 if !facts.has(l, DELETED) {
                     return None;
                 }
-                store.blocks[l as usize].right = Some(item);
+                store.blocks[l as usize].right = Some(item).into();
             }
             let b = &mut store.blocks[item as usize];
             b.root = root;
             b.key = key;
-            b.left = last;
-            b.right = None;
+            b.left = last.into();
+            b.right = Link::NONE;
             last = Some(item);
             stack.push(children(item));
         }

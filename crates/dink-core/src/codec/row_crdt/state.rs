@@ -119,7 +119,7 @@ fn lists(store: &Store<'_>) -> Vec<KeyList> {
             while let Some(i) = at {
                 let b = store.block(i);
                 items.push((b.id.client, b.id.clock, b.len, b.deleted));
-                at = b.right;
+                at = b.right.get();
             }
             (format!("{root}.{key}"), items)
         })
@@ -163,6 +163,10 @@ pub(crate) fn load_stored<'a>(
 
 /// The whole store as a v2 update: what the engine stores.
 pub(crate) fn encode_state(store: &Store<'_>) -> Vec<u8> {
+    // The store's compact deleted flags and the client lists mirror the arena: every test
+    // that stores state checks it.
+    #[cfg(test)]
+    store.assert_mirrors();
     let delete_set = store_delete_set(store);
     encode(
         &Selection {

@@ -189,6 +189,11 @@ pub(crate) struct Store<'a> {
     pub keys: BTreeMap<(&'a str, &'a str), u32>,
     /// Right halves of splits made since the last cleanup (yjs `_mergeStructs`).
     pub split_off: Vec<Id>,
+    /// Per arena index, whether the struct is deleted: `Block::deleted` again, kept compact
+    /// for the passes that need nothing else (delete sets read the client lists' clocks and
+    /// this, not the arena, which in a hot row is megabytes). Set through [`Store::push`] and
+    /// [`Store::mark_deleted`] only.
+    dead: Vec<bool>,
 }
 
 impl<'a> Store<'a> {
@@ -198,6 +203,51 @@ impl<'a> Store<'a> {
 
     pub(crate) fn block_mut(&mut self, index: u32) -> &mut Block<'a> {
         &mut self.blocks[index as usize]
+    }
+
+    /// Panics unless the compact copies (deleted flags, the client lists' clocks and ends)
+    /// agree with the arena.
+    #[cfg(test)]
+    pub(crate) fn assert_mirrors(&self) {
+        assert_eq!(
+            self.dead.len(),
+            self.blocks.len(),
+            "one deleted flag per struct"
+        );
+        for (i, b) in self.blocks.iter().enumerate() {
+            assert_eq!(self.dead[i], b.deleted, "deleted flag of struct {i}");
+        }
+        for (_, list) in self.clients.iter() {
+            for (pos, &index) in list.into_iter().enumerate() {
+                let b = self.block(index);
+                assert_eq!(
+                    (list.clock_at(pos), list.end_at(pos)),
+                    (b.id.clock, b.end())
+                );
+            }
+        }
+    }
+
+    /// Whether the struct at `index` is deleted, without reading the arena.
+    pub(crate) fn is_deleted(&self, index: u32) -> bool {
+        self.dead[index as usize]
+    }
+
+    /// Marks the struct at `index` deleted; false when it already was.
+    pub(crate) fn mark_deleted(&mut self, index: u32) -> bool {
+        let dead = &mut self.dead[index as usize];
+        if *dead {
+            return false;
+        }
+        *dead = true;
+        self.blocks[index as usize].deleted = true;
+        true
+    }
+
+    /// Room for `structs` more structs in the arena.
+    pub(crate) fn reserve_arena(&mut self, structs: usize) {
+        self.blocks.reserve(structs);
+        self.dead.reserve(structs);
     }
 
     /// The next clock of `client` (yjs `getState`).
@@ -226,29 +276,31 @@ impl<'a> Store<'a> {
 
     /// The position, in its client's list, of the struct holding `id` (yjs `findIndexSS`).
     pub(crate) fn position(&self, id: Id) -> Option<usize> {
-        self.clients.get(&id.client)?.holding(id.clock)
+        self.clients.get(&{ id.client })?.holding(id.clock)
     }
 
     /// The arena index of the struct holding `id` (yjs `getItem`).
     pub(crate) fn find(&self, id: Id) -> Option<u32> {
-        let list = self.clients.get(&id.client)?;
+        let list = self.clients.get(&{ id.client })?;
         list.blocks.get(list.holding(id.clock)?).copied()
     }
 
     /// Appends a struct at its client's next clock (yjs `addStruct`; callers integrate in
     /// clock order, so a client's structs stay contiguous).
+    #[inline]
     pub(crate) fn push(&mut self, block: Block<'a>) -> u32 {
         let index = self.blocks.len() as u32;
         self.clients
             .get_or_insert(block.id.client)
             .push(block.id.clock, block.end(), index);
+        self.dead.push(block.deleted);
         self.blocks.push(block);
         index
     }
 
     /// Room for `structs` more structs, all of `client`.
     pub(crate) fn reserve(&mut self, client: u64, structs: usize) {
-        self.blocks.reserve(structs);
+        self.reserve_arena(structs);
         self.clients.get_or_insert(client).reserve(structs);
     }
 
@@ -279,22 +331,23 @@ impl<'a> Store<'a> {
             right_origin: left.right_origin,
             root: left.root,
             key: left.key,
-            left: Some(index),
+            left: Some(index).into(),
             right: left.right,
             deleted: left.deleted,
         };
         let right_index = self.blocks.len() as u32;
+        self.dead.push(right.deleted);
         self.blocks.push(right);
         let pos = self.position(left.id)?;
-        if let Some(list) = self.clients.get_mut(&left.id.client) {
+        if let Some(list) = self.clients.get_mut(&{ left.id.client }) {
             list.insert(pos + 1, right.id.clock, right_index);
         }
         let block = self.block_mut(index);
         block.len = diff;
         block.content = left_content;
-        block.right = Some(right_index);
-        match right.right {
-            Some(next) => self.block_mut(next).left = Some(right_index),
+        block.right = Some(right_index).into();
+        match right.right.get() {
+            Some(next) => self.block_mut(next).left = Some(right_index).into(),
             None => {
                 self.keys.insert((right.root, right.key), right_index);
             }
@@ -328,7 +381,7 @@ impl<'a> Store<'a> {
     /// The first item of the list under `(root, key)`.
     pub(crate) fn first_of_key(&self, root: &str, key: &str) -> Option<u32> {
         let mut index = *self.keys.get(&(root, key))?;
-        while let Some(left) = self.block(index).left {
+        while let Some(left) = self.block(index).left.get() {
             index = left;
         }
         Some(index)

@@ -28,9 +28,8 @@ impl<'s, 'a> Txn<'s, 'a> {
 
     /// Marks the struct at `index` deleted (yjs `Item.delete`); a no-op when it already is.
     pub(crate) fn delete(&mut self, index: u32) {
-        let block = self.store.block_mut(index);
-        if !block.deleted {
-            block.deleted = true;
+        if self.store.mark_deleted(index) {
+            let block = self.store.block(index);
             self.deleted
                 .push((block.id.client, block.id.clock, block.len));
         }
@@ -144,7 +143,7 @@ impl<'s, 'a> Txn<'s, 'a> {
             let Some(pos) = store.position(id) else {
                 continue;
             };
-            let len = store.clients[&id.client].len();
+            let len = store.clients[&{ id.client }].len();
             if pos + 1 < len && merge_with_lefts(store, id.client, pos + 1) > 1 {
                 continue;
             }
@@ -190,7 +189,7 @@ pub(crate) fn mergeable(store: &Store<'_>, left_index: u32, right_index: u32) ->
     // not last; binary content never merges.
     (left.content, right.content) == (Content::Deleted, Content::Deleted)
         && right.origin == Some(left.last_id())
-        && left.right == Some(right_index)
+        && left.right.get() == Some(right_index)
         && left.right_origin == right.right_origin
         && left.id.client == right.id.client
         && left.end() == right.id.clock
@@ -209,8 +208,8 @@ fn try_merge(store: &mut Store<'_>, left_index: u32, right_index: u32) -> bool {
     }
     block.right = right.right;
     let key = (block.root, block.key);
-    match right.right {
-        Some(next) => store.block_mut(next).left = Some(left_index),
+    match right.right.get() {
+        Some(next) => store.block_mut(next).left = Some(left_index).into(),
         None => {
             if store.keys.get(&key) == Some(&right_index) {
                 store.keys.insert(key, left_index);
