@@ -281,6 +281,7 @@ pub(super) fn client_id(id: u64) -> Scan<u64> {
 }
 
 /// One item (yrs `Update::decode_block` and `ItemContent::decode`).
+#[inline(always)]
 fn item<'a, S: Source<'a>>(
     source: &mut S,
     info: u8,

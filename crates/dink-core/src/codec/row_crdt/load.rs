@@ -262,23 +262,20 @@ fn link<'a>(
     // items), grouped by counting, each group then put in client order: the order siblings
     // take. Most items have one child, so this stays linear where a sort of all of them would
     // not.
+    // `node` is each struct's parent, a key's first item taking its key's start instead.
     let mut starts: BTreeMap<(&'a str, &'a str), u32> = BTreeMap::new();
-    let mut node = vec![NONE; items];
+    let mut node = parent;
     for (i, slot) in node.iter_mut().enumerate() {
-        if facts.flags[i] & GC != 0 {
+        if *slot != NONE || facts.flags[i] & GC != 0 {
             continue;
         }
-        *slot = if parent[i] != NONE {
-            parent[i]
-        } else {
-            // A key's first item names its key (an item without an origin always does).
-            if facts.flags[i] & KEYED == 0 {
-                return None;
-            }
-            let b = &store.blocks[i];
-            let next = (items + starts.len()) as u32;
-            *starts.entry((b.root, b.key)).or_insert(next)
-        };
+        // A key's first item names its key (an item without an origin always does).
+        if facts.flags[i] & KEYED == 0 {
+            return None;
+        }
+        let b = &store.blocks[i];
+        let next = (items + starts.len()) as u32;
+        *slot = *starts.entry((b.root, b.key)).or_insert(next);
     }
     let parents = items + starts.len();
     let mut offsets = vec![0u32; parents + 1];
