@@ -289,21 +289,24 @@ fn link<'a>(
     // the arena); a half of a cut reads its own.
     let mut kids: Vec<(u64, u32)> = vec![(0, 0); offsets[parents] as usize];
     let mut fill = offsets.clone();
-    let ends = facts
-        .sections
-        .iter()
-        .skip(1)
-        .map(|&(first, _)| first as usize);
-    let ranges = facts.sections.iter().zip(ends.chain([decoded]));
-    let decoded_clients =
-        ranges.flat_map(|(&(first, client), end)| (first as usize..end).map(move |i| (i, client)));
-    let halves = (decoded..items).map(|i| (i, store.blocks[i].id.client));
-    for (i, client) in decoded_clients.chain(halves) {
+    let mut place = |i: usize, client: u64| {
         let p = node[i];
         if p != NONE {
             kids[fill[p as usize] as usize] = (client, i as u32);
             fill[p as usize] += 1;
         }
+    };
+    for (s, &(first, client)) in facts.sections.iter().enumerate() {
+        let end = facts
+            .sections
+            .get(s + 1)
+            .map_or(decoded, |&(next, _)| next as usize);
+        for i in first as usize..end {
+            place(i, client);
+        }
+    }
+    for i in decoded..items {
+        place(i, store.blocks[i].id.client);
     }
     for k in 0..parents {
         let group = &mut kids[offsets[k] as usize..offsets[k + 1] as usize];
@@ -358,17 +361,18 @@ fn link<'a>(
     // merged already, so neighbours are checked first, on the compact facts: two GC ranges,
     // or two deleted items the right one of which has the left one's last unit as its origin.
     let candidate = |list: &ClientList, client: u64, pos: usize| {
-        let (l, r) = (list[pos - 1], list[pos]);
-        let both = |flag| facts.has(l, flag) && facts.has(r, flag);
-        if facts.has(l, GC) || facts.has(r, GC) {
-            return both(GC);
+        let (l, r) = (list[pos - 1] as usize, list[pos] as usize);
+        let (left, right) = (facts.flags[l], facts.flags[r]);
+        if (left | right) & GC != 0 {
+            return left & right & GC != 0;
         }
-        both(DELETED)
-            && facts.origin(r as usize)
-                == Some(Id {
+        left & right & DELETED != 0
+            && right & ORIGIN != 0
+            && facts.origins[r]
+                == Id {
                     client,
                     clock: list.clock_at(pos) - 1,
-                })
+                }
     };
     let clients: Vec<u64> = store
         .clients
