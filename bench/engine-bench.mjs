@@ -847,7 +847,7 @@ function goalLimits() {
   return [
     [
       "2. hot row",
-      "every overwritten value keeps a content-free struct, as in yjs, and a Convex call keeps nothing between calls, so every ingest decodes all 10,005 structs into the store (crates/dink-core/src/codec/row_crdt/load.rs: decoded straight into it, linked by an origin-tree walk instead of integration) and writes them all again: about 1,080 native instructions per struct (10.8M per call, 17M before this work). In a tight loop the wasm call takes about 1.9 ms; between yjs calls, which evict the caches, 2.3 to 3.0 ms, so memory traffic (a 144-byte struct each, about 1.4 MB, read in several passes) is most of what is left. Not built: smaller structs (sentinel links and origins, one interned key id instead of two string slices) and linking only the keys an update touches",
+      "every overwritten value keeps a content-free struct, as in yjs, and a Convex call keeps nothing between calls, so every ingest decodes all 10,005 structs into the store (crates/dink-core/src/codec/row_crdt/load.rs: decoded straight into it, linked by an origin-tree walk instead of integration, its passes reading compact per-struct facts rather than the arena) and writes them all again: about 880 native instructions per struct (8.8M per call). Memory traffic is what varies between runs: the arena is about 0.9 MB in wasm (88 bytes per struct), written by the decode and the walk and read by the encoder. Not built: one interned key id instead of two string slices per struct, and linking only the keys an update touches",
     ],
     [
       "2.",
