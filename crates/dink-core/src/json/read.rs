@@ -121,16 +121,32 @@ impl Reader<'_> {
         loop {
             self.whitespace();
             items.push(self.value()?);
-            self.whitespace();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(Json::Array(items));
-                }
-                None => return Err(self.error("EOF while parsing a list")),
-                Some(_) => return Err(self.error("expected `,` or `]`")),
+            if self.closes(b']', "EOF while parsing a list", "expected `,` or `]`")? {
+                return Ok(Json::Array(items));
             }
+        }
+    }
+
+    /// After an element of an array or object: `,` (another follows, false) or `close` (the
+    /// container ends, true); anything else is the error its container names.
+    fn closes(
+        &mut self,
+        close: u8,
+        eof: &'static str,
+        expected: &'static str,
+    ) -> Result<bool, JsonError> {
+        self.whitespace();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                Ok(false)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            None => Err(self.error(eof)),
+            Some(_) => Err(self.error(expected)),
         }
     }
 
@@ -159,15 +175,8 @@ impl Reader<'_> {
             self.whitespace();
             let value = self.value()?;
             map.insert(key, value);
-            self.whitespace();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(Json::Object(map));
-                }
-                None => return Err(self.error("EOF while parsing an object")),
-                Some(_) => return Err(self.error("expected `,` or `}`")),
+            if self.closes(b'}', "EOF while parsing an object", "expected `,` or `}`")? {
+                return Ok(Json::Object(map));
             }
         }
     }

@@ -126,7 +126,7 @@ impl<'a> Sink<'a> for StateSink<'a> {
             self.facts.origins.reserve(room);
             self.facts.flags.reserve(room);
         }
-        self.store.reserve(client, structs);
+        self.store.reserve_client(client, structs);
         self.facts.sections.push((len as u32, client));
     }
 

@@ -298,9 +298,8 @@ impl<'a> Store<'a> {
         index
     }
 
-    /// Room for `structs` more structs, all of `client`.
-    pub(crate) fn reserve(&mut self, client: u64, structs: usize) {
-        self.reserve_arena(structs);
+    /// Room for `structs` more structs in `client`'s list (the arena: [`Store::reserve_arena`]).
+    pub(crate) fn reserve_client(&mut self, client: u64, structs: usize) {
         self.clients.get_or_insert(client).reserve(structs);
     }
 
